@@ -1,0 +1,255 @@
+"""Reading invoice numbers out of the free text of a bank memo or a remittance advice.
+
+People write the same invoice as `INV-001042`, `INV1042`, `Inv #1042`, `invoice no. 1042`, `1042`, in lists
+(`INV 1042, 1043 & 1044`, `1042/1043`), in remittance blocks with an amount per line, in EDI 820 `RMR`
+segments, and behind bank prefixes (`ACH CREDIT ... TRACE 0910...`). This module only reads the text; the
+engine decides which mentions name an open invoice.
+
+A mention is *marked* when the writer said it is an invoice (a marker word, `#`, or letters such as `INV`
+glued to the digits); a bare number is unmarked, and the engine trusts it only when the rest of the
+evidence agrees. Numbers announced as something else (`PO 4455`, `TRACE 0910...`, `acct 7781`) are not
+mentions at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+_INVOICE_WORDS = frozenset(
+    "invoice invoices inv invs invc invcs invno invnr bill bills billing facture factures factura fattura "
+    "rechnung rechnungen rg rgnr iv faktura nota".split()
+)
+# Words that sit between a marker and its numbers without ending the list ("invoice no. 1042").
+_LIST_WORDS = frozenset("and no nr nos num number numbers n plus".split())
+# Words that announce a number which is not an invoice.
+_OTHER_NUMBER_WORDS = frozenset(
+    "po ponum purchase order orders ord so acct account acc accno cust customer client id trace trn tr "
+    "chk check cheque chq batch seq tel phone vat tax iban bic swift contract job project case ticket store "
+    "loc location branch ppd ccd ctx dda des indn ref#id sort routing aba imad omad uetr rrn auth card "
+    "member mbr policy loan".split()
+)
+# Words after which an amount still belongs to the invoice just named ("INV-1042 amount USD 1,250.00").
+_AMOUNT_WORDS = frozenset("amt amount usd eur gbp chf cad aud nzd sek nok dkk pln paid pay for".split())
+_OTHER_PREFIXES = frozenset(
+    "po so ord acct acc ac cust id trn tr chk chq ck ref pmt bat seq tel ph vat iban swift card cr dr".split()
+)
+_INVOICE_PREFIXES = frozenset("inv invc in iv si bill b f fa fac re rg r no nr n".split())
+
+_TOKENS = re.compile(
+    r"""
+    (?P<date>(?<![\w.,/-])(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.](?:\d{4}|\d{2}))(?![\w/-]))
+  | (?P<amount>(?<![\w.,])(?:(?:\d{1,3}(?:,\d{3})+|\d+)\.\d{2}|\d{1,3}(?:\.\d{3})+,\d{2}|\d+,\d{2})(?!\d))
+  | (?P<code>(?<![^\W_])[^\W\d_]{1,10}[-_/.#:]{0,2}\d+(?:[-/]\d+)*(?!\d))
+  | (?P<number>(?<![\d])\d+(?:[-/]\d+)*(?!\d))
+  | (?P<word>[^\W\d_]+)
+  | (?P<sep>[\#,;&+/|*:\n])
+    """,
+    re.VERBOSE,
+)
+# EDI 820 remittance: RMR*IV*<invoice number>*<action code>*<amount paid>
+_RMR = re.compile(r"RMR\*IV\*([^*~\n]+)\*[A-Z]{0,2}\*(-?\d+(?:\.\d{1,2})?)", re.IGNORECASE)
+_DIGIT_RUNS = re.compile(r"\d+")
+_KEY_PARTS = re.compile(r"[A-Z]+|\d+")
+
+_DEDUCTION = re.compile(
+    r"\b(less|deduct\w*|short\w*|damage\w*|discount\w*|return\w*|chargeback\w*|promo\w*|allowance\w*|"
+    r"rebate\w*|credit\s+memo|price\s+diff\w*|pricing|dispute\w*|withh\w*|wht|retention|retainage|"
+    r"missing|defect\w*|co-?op|penalty|penalties|fine|late\s+delivery|shortage|spoil\w*|breakage)\b",
+    re.IGNORECASE,
+)
+_PARTIAL = re.compile(
+    r"\b(partial\w*|part[- ]?pay\w*|part\s+payment|instal+ment\w*|on\s+account|progress\s+payment|"
+    r"balance\s+to\s+follow|first\s+payment|1st\s+payment|\d+\s*(?:of|/)\s*\d+\s+payments?|payment\s+\d+\s+of\s+\d+)\b",
+    re.IGNORECASE,
+)
+_SEGMENTS = re.compile(r"[\n;|]+")
+
+# Bare numbers shorter than this are house numbers, quantities and days, not invoices.
+_MIN_UNMARKED_DIGITS = 3
+# Longer digit runs are account, trace and card numbers.
+_MAX_DIGITS = 12
+
+
+@dataclass(slots=True, frozen=True)
+class InvoiceMention:
+    """One invoice number as written. `keys` are the lookup keys to try in order (the whole number first,
+    then its parts when a `1042/1043` list was glued together); `amount_cents` is the per-invoice amount
+    of a remittance line, when one follows the number."""
+
+    text: str
+    keys: tuple[str, ...]
+    marked: bool
+    amount_cents: int | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class ReferenceReading:
+    mentions: tuple[InvoiceMention, ...]
+    deduction_reason: str | None
+    partial: bool
+
+
+def number_key(text: str) -> str:
+    """The canonical key of an invoice number: letters upper-cased, punctuation dropped, leading zeros of
+    each digit run dropped (`INV-001042` and `inv 1042` both give `INV1042`)."""
+    out: list[str] = []
+    previous_digit = False
+    for part in _KEY_PARTS.findall(text.upper()):
+        if part[0].isdigit():
+            if previous_digit:
+                out.append("-")
+            out.append(part.lstrip("0") or "0")
+            previous_digit = True
+        else:
+            out.append(part)
+            previous_digit = False
+    return "".join(out)
+
+
+def digits_key(text: str) -> str:
+    """The digits of an invoice number without its letters: `INV-001042` gives `1042`."""
+    return "-".join(run.lstrip("0") or "0" for run in _DIGIT_RUNS.findall(text))
+
+
+def invoice_number_keys(invoice_number: str) -> tuple[str, ...]:
+    """Keys an open invoice is indexed under: its full key, and its digits alone (for `#1042`)."""
+    full = number_key(invoice_number)
+    digits = digits_key(invoice_number)
+    keys = [full]
+    if digits and digits != full:
+        keys.append(digits)
+    return tuple(keys)
+
+
+def parse_text_amount(text: str) -> int | None:
+    """Whole cents of an amount written in a memo: `1,250.00`, `1250.00`, `1.250,00` or `1250,00`."""
+    if len(text) >= 3 and text[-3] == ",":
+        text = text[:-3].replace(".", "") + "." + text[-2:]
+    else:
+        text = text.replace(",", "")
+    units, _, cents = text.partition(".")
+    if not units.isdigit() or not cents.isdigit():
+        return None
+    return int(units) * 100 + int(cents.ljust(2, "0")[:2])
+
+
+def _segment_around(text: str, start: int) -> str:
+    begin = max((m.end() for m in _SEGMENTS.finditer(text, 0, start)), default=0)
+    following = _SEGMENTS.search(text, start)
+    end = following.start() if following else len(text)
+    return " ".join(text[begin:end].split())
+
+
+@lru_cache(maxsize=65_536)
+def read_reference(text: str) -> ReferenceReading:
+    """Every invoice mention in `text`, the deduction reason if the payer gave one, and whether the payer
+    said the payment is partial."""
+    if not text or not text.strip():
+        return ReferenceReading((), None, False)
+    mentions: list[InvoiceMention] = []
+    for match in _RMR.finditer(text):
+        number = match.group(1).strip()
+        key = number_key(number)
+        if key:
+            keys = tuple(dict.fromkeys((key, digits_key(number))))
+            mentions.append(InvoiceMention(number, keys, True, parse_text_amount(match.group(2))))
+    scan = _RMR.sub(" ", text) if mentions else text
+    # "P.O. 4455" would otherwise read as the words "P" and "O" followed by a bare number.
+    scan = re.sub(r"\bp\.\s?o\.?(?=\s|#|:|\d)", "PO ", scan, flags=re.IGNORECASE)
+
+    context: str | None = None  # "invoice" inside a list of invoice numbers, "other" after `PO`, `acct`...
+    open_for_amount: int | None = None  # index in `mentions` of the mention an amount may still attach to
+    for token in _TOKENS.finditer(scan):
+        kind = token.lastgroup
+        value = token.group()
+        if kind == "word":
+            word = value.lower()
+            if word in _INVOICE_WORDS:
+                context = "invoice"
+                open_for_amount = None
+            elif word in _LIST_WORDS:
+                pass
+            elif word in _AMOUNT_WORDS:
+                continue
+            elif word in _OTHER_NUMBER_WORDS:
+                context = "other"
+                open_for_amount = None
+            else:
+                context = None
+                open_for_amount = None
+        elif kind == "sep":
+            if value == "#" and context != "other":
+                context = "invoice"
+            elif value in "\n;|":
+                context = None if context == "other" else context
+        elif kind == "amount":
+            if open_for_amount is not None:
+                mention = mentions[open_for_amount]
+                mentions[open_for_amount] = InvoiceMention(
+                    mention.text, mention.keys, mention.marked, parse_text_amount(value)
+                )
+            open_for_amount = None
+        elif kind == "code":
+            letters = re.match(r"[^\W\d_]+", value)
+            prefix = letters.group().lower() if letters else ""
+            if prefix in _OTHER_PREFIXES:
+                context = "other"
+                open_for_amount = None
+                continue
+            digits = value[len(prefix) :].lstrip("-_/.#:")
+            if len(digits.replace("-", "").replace("/", "")) > _MAX_DIGITS:
+                continue
+            invoice_prefix = prefix in _INVOICE_PREFIXES or prefix in _INVOICE_WORDS
+            marked = invoice_prefix or context == "invoice"
+            if invoice_prefix:
+                context = "invoice"
+            keys = _keys_for(value, digits)
+            mentions.append(InvoiceMention(value, keys, marked))
+            open_for_amount = len(mentions) - 1
+        elif kind == "number":
+            if context == "other":
+                continue
+            digit_count = len(value.replace("-", "").replace("/", ""))
+            marked = context == "invoice"
+            if digit_count > _MAX_DIGITS or (not marked and digit_count < _MIN_UNMARKED_DIGITS):
+                open_for_amount = None
+                continue
+            mentions.append(InvoiceMention(value, _keys_for(value, value), marked))
+            open_for_amount = len(mentions) - 1
+        # dates are skipped: a date inside a list of invoices does not end the list
+
+    deduction = _DEDUCTION.search(text)
+    reason = _segment_around(text, deduction.start()) if deduction else None
+    return ReferenceReading(tuple(_unique(mentions)), reason, bool(_PARTIAL.search(text)))
+
+
+def _keys_for(whole: str, digits: str) -> tuple[str, ...]:
+    keys = [number_key(whole)]
+    digit_key = digits_key(digits)
+    if digit_key and digit_key not in keys:
+        keys.append(digit_key)
+    if "-" in digit_key:
+        # `1042/1043` or `1042-1043` glued into one token: also try each part
+        keys.extend(part for part in digit_key.split("-") if len(part) >= _MIN_UNMARKED_DIGITS)
+    return tuple(keys)
+
+
+def _unique(mentions: list[InvoiceMention]) -> list[InvoiceMention]:
+    seen: dict[tuple[str, ...], int] = {}
+    out: list[InvoiceMention] = []
+    for mention in mentions:
+        if mention.keys in seen:
+            kept = out[seen[mention.keys]]
+            if kept.amount_cents is None and mention.amount_cents is not None or mention.marked and not kept.marked:
+                out[seen[mention.keys]] = InvoiceMention(
+                    kept.text,
+                    kept.keys,
+                    kept.marked or mention.marked,
+                    kept.amount_cents if kept.amount_cents is not None else mention.amount_cents,
+                )
+            continue
+        seen[mention.keys] = len(out)
+        out.append(mention)
+    return out

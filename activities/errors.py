@@ -1,0 +1,58 @@
+"""One place that turns adapter failures into Temporal's retry vocabulary.
+
+Temporal owns retries: client libraries' own retries are off, and every failure leaves an activity as
+an `ApplicationError` that says whether to retry and, for rate limits, when (`next_retry_delay`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from temporalio.exceptions import ApplicationError
+
+from adapters.ledger import (
+    LedgerError,
+    NotFound,
+    PermanentLedgerError,
+    RateLimited,
+    StaleVersion,
+)
+from adapters.mail import MailError
+
+# Error types the workflows inspect; named once here.
+LEDGER_NOT_FOUND = "LedgerNotFound"
+LEDGER_VALIDATION = "LedgerValidationError"
+LEDGER_STALE = "LedgerStaleVersion"
+LEDGER_RETRYABLE = "LedgerUnavailable"
+LEDGER_RATE_LIMITED = "LedgerRateLimited"
+MAIL_PERMANENT = "MailRejected"
+MAIL_RETRYABLE = "MailUnavailable"
+OUTBOUND_PAUSED = "OutboundPaused"
+
+
+def application_error(error: Exception) -> ApplicationError:
+    if isinstance(error, RateLimited):
+        delay = timedelta(seconds=error.retry_after_seconds) if error.retry_after_seconds else None
+        return ApplicationError(str(error), type=LEDGER_RATE_LIMITED, next_retry_delay=delay)
+    if isinstance(error, NotFound):
+        return ApplicationError(str(error), type=LEDGER_NOT_FOUND, non_retryable=True)
+    if isinstance(error, PermanentLedgerError):
+        return ApplicationError(str(error), type=LEDGER_VALIDATION, non_retryable=True)
+    if isinstance(error, StaleVersion):
+        return ApplicationError(str(error), type=LEDGER_STALE)
+    if isinstance(error, LedgerError):
+        return ApplicationError(str(error), type=LEDGER_RETRYABLE)
+    if isinstance(error, MailError):
+        kind = MAIL_PERMANENT if error.permanent else MAIL_RETRYABLE
+        return ApplicationError(str(error), type=kind, non_retryable=error.permanent)
+    return ApplicationError(f"{type(error).__name__}: {error}", type=type(error).__name__)
+
+
+@contextmanager
+def as_application_errors() -> Iterator[None]:
+    try:
+        yield
+    except (LedgerError, MailError) as error:
+        raise application_error(error) from error

@@ -1,0 +1,138 @@
+"""Drafting and sending customer messages, and the audit trail of every decision."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, Field
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.errors import OUTBOUND_PAUSED, as_application_errors
+from activities.ledger import ledger_key
+from adapters.drafter import Draft, Drafter, ReminderFacts
+from adapters.ledger import LedgerPort
+from adapters.mail import Mailer, OutgoingMail
+from adapters.store import AuditRecord, OutboxMessage, Store
+
+
+class DraftReminderInput(BaseModel):
+    workflow_id: str
+    facts: ReminderFacts
+
+
+class SendReminderInput(BaseModel):
+    idempotency_key: str
+    workflow_id: str
+    ledger: str
+    tenant: str
+    invoice_id: str
+    level: int
+    to: str
+    subject: str
+    body: str
+    drafter: str
+    approved_by: str | None = None
+
+
+class SendReminderResult(BaseModel):
+    message_id: str
+    already_sent: bool
+
+
+class AuditInput(BaseModel):
+    idempotency_key: str
+    workflow_id: str
+    invoice_id: str | None
+    action: str
+    inputs: dict[str, object] = Field(default_factory=dict)
+    rule_version: str | None = None
+    model: str | None = None
+    approver: str | None = None
+    result: str = ""
+    # Also written to the ledger as a note on the invoice, when the ledger takes notes.
+    ledger: str | None = None
+    tenant: str | None = None
+
+
+def message_id_for(idempotency_key: str, domain: str = "duecourse.local") -> str:
+    return f"<{hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+class MessagingActivities:
+    def __init__(self, store: Store, mailer: Mailer, drafter: Drafter, sender: str,
+                 ledgers: Mapping[str, LedgerPort] | None = None) -> None:
+        self.store = store
+        self.mailer = mailer
+        self.drafter = drafter
+        self.sender = sender
+        self.ledgers = ledgers or {}
+
+    @activity.defn
+    def draft_reminder(self, request: DraftReminderInput) -> Draft:
+        return self.drafter.draft_reminder(request.facts)
+
+    @activity.defn
+    def send_reminder(self, request: SendReminderInput) -> SendReminderResult:
+        """Send once per idempotency key (invoice + level): a retry or a replay never sends twice."""
+        if self.store.is_paused():
+            # The kill switch holds every outbound action; Temporal retries until `duecourse resume`.
+            raise ApplicationError(
+                "outbound actions are paused (kill switch); `duecourse resume` releases them",
+                type=OUTBOUND_PAUSED,
+                next_retry_delay=timedelta(seconds=5),
+            )
+        message_id = message_id_for(request.idempotency_key)
+        record = self.store.outbox_reserve(
+            OutboxMessage(
+                idempotency_key=request.idempotency_key,
+                workflow_id=request.workflow_id,
+                invoice_id=request.invoice_id,
+                kind="reminder",
+                to=request.to,
+                subject=request.subject,
+                body=request.body,
+                message_id=message_id,
+                drafter=request.drafter,
+                approved_by=request.approved_by,
+                status="sending",
+                created_at=datetime.now(UTC),
+                sent_at=None,
+            )
+        )
+        if record.status == "sent":
+            activity.logger.info("skip-if-sent: %s already went out", request.idempotency_key)
+            return SendReminderResult(message_id=record.message_id, already_sent=True)
+        # A record left in "sending" by a crash is sent again with the same Message-ID (at least once,
+        # folded by mail clients); the subject and body are the ones first reserved.
+        with as_application_errors():
+            self.mailer.send(
+                OutgoingMail(
+                    to=record.to, subject=record.subject, body=record.body, sender=self.sender,
+                    message_id=record.message_id,
+                )
+            )
+        self.store.outbox_mark_sent(request.idempotency_key)
+        return SendReminderResult(message_id=record.message_id, already_sent=False)
+
+    @activity.defn
+    def record_audit(self, entry: AuditInput) -> None:
+        """Append to the audit log and, when the ledger takes notes, write the same line back to it."""
+        self.store.record_audit(
+            AuditRecord(
+                idempotency_key=entry.idempotency_key, workflow_id=entry.workflow_id,
+                invoice_id=entry.invoice_id, action=entry.action, inputs=dict(entry.inputs),
+                rule_version=entry.rule_version, model=entry.model, approver=entry.approver,
+                result=entry.result,
+            )
+        )
+        if entry.ledger and entry.tenant and entry.invoice_id:
+            port = self.ledgers.get(ledger_key(entry.ledger, entry.tenant))
+            if port is not None:
+                note = f"duecourse: {entry.action}: {entry.result}"
+                if entry.approver:
+                    note += f" (by {entry.approver})"
+                with as_application_errors():
+                    port.add_note("Invoice", entry.invoice_id, note, idempotency_key=entry.idempotency_key)

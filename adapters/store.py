@@ -1,0 +1,334 @@
+"""The store: what must outlive workflow history.
+
+The audit log, approvers and their credentials, the outbox of sent messages, learned payer aliases and
+the kill switch. sqlmodel over SQLite by default, PostgreSQL in production (`DUECOURSE_DATABASE_URL`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApproverRow(SQLModel, table=True):
+    __tablename__ = "approvers"
+    email: str = Field(primary_key=True)
+    role: str = "approver"
+    limit_amount: str  # decimal string: the largest amount this approver may decide
+    token_hash: str = Field(index=True)
+    signin_hash: str | None = Field(default=None, index=True)
+    session_hash: str | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class OutboxRow(SQLModel, table=True):
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True)
+    workflow_id: str = Field(index=True)
+    invoice_id: str = Field(index=True)
+    kind: str
+    to: str
+    subject: str
+    body: str
+    message_id: str
+    drafter: str = "template"
+    approved_by: str | None = None
+    status: str = "sending"  # sending -> sent
+    created_at: datetime = Field(default_factory=_now)
+    sent_at: datetime | None = None
+
+
+class AuditRow(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True)
+    at: datetime = Field(default_factory=_now)
+    workflow_id: str = Field(index=True)
+    invoice_id: str | None = Field(default=None, index=True)
+    action: str
+    inputs: str = "{}"  # JSON
+    rule_version: str | None = None
+    model: str | None = None
+    approver: str | None = None
+    result: str = ""
+
+
+class SettingRow(SQLModel, table=True):
+    __tablename__ = "settings"
+    name: str = Field(primary_key=True)
+    value: str
+    updated_at: datetime = Field(default_factory=_now)
+    updated_by: str | None = None
+
+
+class PayerAliasRow(SQLModel, table=True):
+    __tablename__ = "payer_aliases"
+    payer_name: str = Field(primary_key=True)  # normalised payer name as the bank writes it
+    customer_id: str = Field(index=True)
+    ledger: str = "sandbox"
+    learned_from: str | None = None
+    created_at: datetime = Field(default_factory=_now)
+
+
+class Approver(BaseModel):
+    email: str
+    role: str
+    limit: Decimal
+
+
+class ApproverCredentials(BaseModel):
+    email: str
+    role: str
+    limit: Decimal
+    token: str
+    signin_token: str
+
+
+class OutboxMessage(BaseModel):
+    idempotency_key: str
+    workflow_id: str
+    invoice_id: str
+    kind: str
+    to: str
+    subject: str
+    body: str
+    message_id: str
+    drafter: str
+    approved_by: str | None
+    status: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class AuditRecord(BaseModel):
+    idempotency_key: str
+    workflow_id: str
+    invoice_id: str | None = None
+    action: str
+    inputs: dict[str, Any] = {}
+    rule_version: str | None = None
+    model: str | None = None
+    approver: str | None = None
+    result: str = ""
+
+
+KILL_SWITCH = "kill_switch"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        SQLModel.metadata.create_all(
+            self.engine,
+            tables=[
+                ApproverRow.__table__,  # type: ignore[attr-defined]
+                OutboxRow.__table__,  # type: ignore[attr-defined]
+                AuditRow.__table__,  # type: ignore[attr-defined]
+                SettingRow.__table__,  # type: ignore[attr-defined]
+                PayerAliasRow.__table__,  # type: ignore[attr-defined]
+            ],
+        )
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    # --- approvers --------------------------------------------------------------------------------
+
+    def upsert_approver(self, email: str, limit: Decimal, role: str = "approver") -> ApproverCredentials:
+        """Create or update an approver; always issues a fresh API token and one-time sign-in token."""
+        email = email.strip().lower()
+        if "@" not in email:
+            raise ValueError(f"not an email address: {email!r}")
+        if limit < 0:
+            raise ValueError("the approval limit cannot be negative")
+        token = "dct_" + secrets.token_urlsafe(24)
+        signin = secrets.token_urlsafe(24)
+        with self.session() as session:
+            row = session.get(ApproverRow, email)
+            if row is None:
+                row = ApproverRow(email=email, role=role, limit_amount=str(limit), token_hash=_digest(token))
+            row.role = role
+            row.limit_amount = str(limit)
+            row.token_hash = _digest(token)
+            row.signin_hash = _digest(signin)
+            row.updated_at = _now()
+            session.add(row)
+            session.commit()
+        return ApproverCredentials(email=email, role=role, limit=limit, token=token, signin_token=signin)
+
+    @staticmethod
+    def _approver(row: ApproverRow) -> Approver:
+        return Approver(email=row.email, role=row.role, limit=Decimal(row.limit_amount))
+
+    def approver_by_token(self, token: str) -> Approver | None:
+        with self.session() as session:
+            row = session.exec(select(ApproverRow).where(ApproverRow.token_hash == _digest(token))).first()
+            return self._approver(row) if row else None
+
+    def approver_by_session(self, session_token: str) -> Approver | None:
+        with self.session() as session:
+            row = session.exec(
+                select(ApproverRow).where(ApproverRow.session_hash == _digest(session_token))
+            ).first()
+            return self._approver(row) if row else None
+
+    def redeem_signin(self, signin_token: str) -> tuple[Approver, str] | None:
+        """Trade a one-time sign-in token for a browser session token. A used link stops working."""
+        with self.session() as session:
+            row = session.exec(
+                select(ApproverRow).where(ApproverRow.signin_hash == _digest(signin_token))
+            ).first()
+            if row is None:
+                return None
+            session_token = secrets.token_urlsafe(32)
+            row.signin_hash = None
+            row.session_hash = _digest(session_token)
+            session.add(row)
+            session.commit()
+            return self._approver(row), session_token
+
+    def list_approvers(self) -> list[Approver]:
+        with self.session() as session:
+            return [self._approver(row) for row in session.exec(select(ApproverRow))]
+
+    # --- outbox -----------------------------------------------------------------------------------
+
+    def outbox_reserve(self, message: OutboxMessage) -> OutboxMessage:
+        """Record the intent to send; returns the existing record when the key was seen before."""
+        with self.session() as session:
+            existing = session.exec(
+                select(OutboxRow).where(OutboxRow.idempotency_key == message.idempotency_key)
+            ).first()
+            if existing is not None:
+                return OutboxMessage.model_validate(existing, from_attributes=True)
+            row = OutboxRow(**message.model_dump())
+            session.add(row)
+            session.commit()
+            return message
+
+    def outbox_mark_sent(self, idempotency_key: str) -> None:
+        with self.session() as session:
+            row = session.exec(select(OutboxRow).where(OutboxRow.idempotency_key == idempotency_key)).one()
+            row.status = "sent"
+            row.sent_at = _now()
+            session.add(row)
+            session.commit()
+
+    def list_outbox(self, limit: int = 200, invoice_id: str | None = None) -> list[OutboxMessage]:
+        with self.session() as session:
+            query = select(OutboxRow).order_by(col(OutboxRow.id).desc()).limit(limit)
+            if invoice_id:
+                query = query.where(OutboxRow.invoice_id == invoice_id)
+            return [OutboxMessage.model_validate(row, from_attributes=True) for row in session.exec(query)]
+
+    # --- audit ------------------------------------------------------------------------------------
+
+    def record_audit(self, record: AuditRecord) -> None:
+        with self.session() as session:
+            exists = session.exec(
+                select(AuditRow).where(AuditRow.idempotency_key == record.idempotency_key)
+            ).first()
+            if exists is not None:
+                return
+            data = record.model_dump()
+            data["inputs"] = json.dumps(record.inputs, default=str, sort_keys=True)
+            session.add(AuditRow(**data))
+            session.commit()
+
+    def list_audit(self, workflow_id: str | None = None, limit: int = 500) -> list[AuditRecord]:
+        with self.session() as session:
+            query = select(AuditRow).order_by(col(AuditRow.id)).limit(limit)
+            if workflow_id:
+                query = query.where(AuditRow.workflow_id == workflow_id)
+            return [
+                AuditRecord(
+                    idempotency_key=row.idempotency_key, workflow_id=row.workflow_id,
+                    invoice_id=row.invoice_id, action=row.action, inputs=json.loads(row.inputs),
+                    rule_version=row.rule_version, model=row.model, approver=row.approver, result=row.result,
+                )
+                for row in session.exec(query)
+            ]
+
+    # --- kill switch ------------------------------------------------------------------------------
+
+    def set_paused(self, paused: bool, by: str | None = None) -> None:
+        with self.session() as session:
+            row = session.get(SettingRow, KILL_SWITCH) or SettingRow(name=KILL_SWITCH, value="off")
+            row.value = "on" if paused else "off"
+            row.updated_at = _now()
+            row.updated_by = by
+            session.add(row)
+            session.commit()
+
+    def is_paused(self) -> bool:
+        with self.session() as session:
+            row = session.get(SettingRow, KILL_SWITCH)
+            return row is not None and row.value == "on"
+
+    # --- payer aliases ----------------------------------------------------------------------------
+
+    def add_alias(self, payer_name: str, customer_id: str, ledger: str, learned_from: str | None = None) -> None:
+        with self.session() as session:
+            row = session.get(PayerAliasRow, payer_name) or PayerAliasRow(
+                payer_name=payer_name, customer_id=customer_id, ledger=ledger
+            )
+            row.customer_id = customer_id
+            row.learned_from = learned_from
+            session.add(row)
+            session.commit()
+
+    def aliases(self, ledger: str | None = None) -> dict[str, str]:
+        with self.session() as session:
+            query = select(PayerAliasRow)
+            if ledger:
+                query = query.where(PayerAliasRow.ledger == ledger)
+            return {row.payer_name: row.customer_id for row in session.exec(query)}
+
+    def remove_alias(self, payer_name: str) -> bool:
+        with self.session() as session:
+            row = session.get(PayerAliasRow, payer_name)
+            if row is None:
+                return False
+            session.delete(row)
+            session.commit()
+            return True

@@ -1,0 +1,380 @@
+"""The `duecourse` command line.
+
+Every command that creates or reports something takes `--json` and then prints exactly one JSON object.
+Commands that act on the embedded stack find it through the data dir (`$DUECOURSE_HOME/stack.json`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from adapters.ledger import LedgerError
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    pass
+
+
+def emit(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(payload, default=str))
+    else:
+        print(human)
+
+
+def amount(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not an amount: {text!r} (write it like 1250.00)") from None
+    if not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(f"the amount must be positive: {text!r}")
+    return value
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (write it as YYYY-MM-DD)") from None
+
+
+# --- the embedded stack ------------------------------------------------------------------------------
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from workers.dev import DevOptions, StackError, run_dev
+    from workers.settings import data_dir
+
+    options = DevOptions(
+        home=data_dir(), day_seconds=args.day_seconds, seed=not args.no_seed, temporal_port=args.temporal_port,
+        ui_port=args.ui_port, web_port=args.web_port, smtp_port=args.smtp_port,
+    )
+    try:
+        return asyncio.run(run_dev(options))
+    except StackError as error:
+        raise CliError(str(error)) from error
+
+
+def _stack() -> Any:
+    from workers.settings import data_dir, read_stack
+
+    stack = read_stack()
+    if stack is None:
+        raise CliError(f"no running dev stack found in {data_dir()} (start one with `duecourse dev`, "
+                       "or point DUECOURSE_HOME at its data dir)")
+    return stack
+
+
+def _sandbox() -> tuple[Any, Any]:
+    from adapters.sandbox import SandboxLedger
+
+    stack = _stack()
+    return SandboxLedger(stack.sandbox_db, tenant=stack.tenant), stack
+
+
+def _ledger_today(stack: Any) -> date:
+    today: date = stack.clock.today(datetime.now(UTC), "UTC")
+    return today
+
+
+def cmd_sandbox_customer_add(args: argparse.Namespace) -> int:
+    ledger, _ = _sandbox()
+    customer = ledger.add_customer(args.name, email=args.email, terms_days=args.terms_days,
+                                   time_zone=args.time_zone, country=args.country, currency=args.currency)
+    emit(args, {"customer_id": customer.id, "name": customer.name, "email": customer.email}, customer.id)
+    return 0
+
+
+def cmd_sandbox_invoice_add(args: argparse.Namespace) -> int:
+    ledger, stack = _sandbox()
+    today = _ledger_today(stack)
+    due = args.due if args.due is not None else today + timedelta(days=args.due_in_days)
+    customer = ledger.get_customer(args.customer)
+    issue = min(today, due - timedelta(days=customer.terms_days))
+    invoice = ledger.add_invoice(args.customer, args.amount, due_date=due, issue_date=issue,
+                                 description=args.description)
+    emit(args, {"invoice_id": invoice.id, "invoice_number": invoice.number, "customer_id": invoice.customer_id,
+                "amount": str(invoice.total.amount), "currency": invoice.currency,
+                "due_date": invoice.due_date.isoformat()},
+         f"{invoice.id} {invoice.number}")
+    return 0
+
+
+def cmd_sandbox_pay(args: argparse.Namespace) -> int:
+    ledger, stack = _sandbox()
+    payment = ledger.pay(args.invoice_id, args.amount, on=_ledger_today(stack), reference=args.reference)
+    invoice = ledger.get_invoice(args.invoice_id)
+    emit(args, {"payment_id": payment.id, "invoice_id": invoice.id, "amount": str(payment.amount.amount),
+                "balance": str(invoice.balance.amount), "status": invoice.status.value},
+         f"{payment.id} applied {payment.amount} to {invoice.number}; balance {invoice.balance}")
+    return 0
+
+
+def cmd_sandbox_receive(args: argparse.Namespace) -> int:
+    ledger, stack = _sandbox()
+    line = ledger.receive(args.amount, args.payer, on=_ledger_today(stack), reference=args.reference or "",
+                          currency=args.currency)
+    emit(args, {"bank_line_id": line.id, "amount": str(line.amount.amount), "currency": line.amount.currency,
+                "payer_name": line.payer_name, "reference": line.reference}, line.id)
+    return 0
+
+
+# --- people and switches -------------------------------------------------------------------------------
+
+
+def _store() -> Any:
+    from adapters.store import Store
+    from workers.settings import Settings
+
+    settings = Settings.load()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return Store(settings.database_url)
+
+
+def _web_url() -> str:
+    from workers.settings import read_stack
+
+    stack = read_stack()
+    return os.environ.get("DUECOURSE_PUBLIC_URL") or (stack.web_url if stack else "http://127.0.0.1:8000")
+
+
+def cmd_approver_add(args: argparse.Namespace) -> int:
+    try:
+        credentials = _store().upsert_approver(args.email, args.limit, role=args.role)
+    except ValueError as error:
+        raise CliError(str(error)) from error
+    sign_in_url = f"{_web_url().rstrip('/')}/signin/{credentials.signin_token}"
+    emit(args, {"email": credentials.email, "role": credentials.role, "limit": str(credentials.limit),
+                "token": credentials.token, "sign_in_url": sign_in_url},
+         f"approver {credentials.email} (limit {credentials.limit}, role {credentials.role})\n"
+         f"  sign-in link (one use): {sign_in_url}\n  API token: {credentials.token}")
+    return 0
+
+
+def cmd_pause(args: argparse.Namespace) -> int:
+    store = _store()
+    store.set_paused(True, by=os.environ.get("USER"))
+    emit(args, {"paused": True}, "outbound actions are held (kill switch on); `duecourse resume` releases them")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    store = _store()
+    store.set_paused(False, by=os.environ.get("USER"))
+    emit(args, {"paused": False}, "outbound actions resume")
+    return 0
+
+
+# --- production processes ----------------------------------------------------------------------------
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from workers.client import connect
+    from workers.settings import Settings
+    from workers.worker import run_worker
+
+    async def main() -> None:
+        import signal
+
+        settings = Settings.load()
+        client = await connect(settings.temporal_address, settings.namespace)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(f"worker on task queue {settings.task_queue} at {settings.temporal_address}", flush=True)
+        await run_worker(settings, client, stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from adapters.store import Store
+    from workers.client import connect
+    from workers.intake import LifecycleDefaults
+    from workers.settings import TASK_QUEUE, Settings, read_stack
+    from workers.web.app import WebConfig, create_app
+
+    settings = Settings.load()
+    stack = read_stack(settings.home)
+    defaults = LifecycleDefaults(
+        task_queue=settings.task_queue or TASK_QUEUE,
+        company_name=os.environ.get("DUECOURSE_COMPANY_NAME", stack.company_name if stack else "duecourse"),
+        **({"clock": stack.clock} if stack else {}),
+    )
+    secret = os.environ.get("DUECOURSE_SANDBOX_WEBHOOK_SECRET") or (stack.sandbox_webhook_secret if stack else None)
+    app = create_app(WebConfig(
+        connect=lambda: connect(settings.temporal_address, settings.namespace), store=Store(settings.database_url),
+        defaults=defaults, sandbox_webhook_secret=secret, public_url=_web_url(), namespace=settings.namespace,
+        open_reads=False,
+    ))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    """Register the search attributes on a Temporal cluster (the dev stack registers its own)."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+
+    from workers.client import connect
+    from workers.settings import Settings
+    from workflows.search_attributes import REGISTRY
+
+    kinds = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, "Text": IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+             "Double": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE, "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+             "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+             "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME}
+
+    async def main() -> dict[str, Any]:
+        settings = Settings.load()
+        client = await connect(settings.temporal_address, settings.namespace)
+        existing = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=settings.namespace))
+        missing = {name: kinds[kind] for name, kind in REGISTRY.items() if name not in existing.custom_attributes}
+        if missing:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(namespace=settings.namespace, search_attributes=missing))
+        return {"namespace": settings.namespace, "added": sorted(missing), "present": sorted(REGISTRY)}
+
+    result = asyncio.run(main())
+    added = ", ".join(result["added"]) or "none"
+    emit(args, result, f"search attributes ready in {result['namespace']} (added: {added})")
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="duecourse", description="Accounts receivable on Temporal, quote to cash.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def json_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+
+    dev = commands.add_parser("dev", help="start the whole embedded stack")
+    dev.add_argument("--day-seconds", type=int, default=None, help="one ledger day lasts N seconds (demo pace)")
+    dev.add_argument("--no-seed", action="store_true", help="start with an empty company")
+    dev.add_argument("--temporal-port", type=int, default=7233)
+    dev.add_argument("--ui-port", type=int, default=8233)
+    dev.add_argument("--web-port", type=int, default=8000)
+    dev.add_argument("--smtp-port", type=int, default=1025)
+    dev.set_defaults(run=cmd_dev)
+
+    commands.add_parser("worker", help="run a worker against TEMPORAL_ADDRESS").set_defaults(run=cmd_worker)
+    web = commands.add_parser("web", help="run the web app")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8000)
+    web.set_defaults(run=cmd_web)
+    setup = commands.add_parser("setup", help="register the search attributes on a Temporal cluster")
+    json_flag(setup)
+    setup.set_defaults(run=cmd_setup)
+
+    approver = commands.add_parser("approver", help="approvers").add_subparsers(dest="approver_command", required=True)
+    add = approver.add_parser("add", help="create or update an approver; prints a sign-in link and an API token")
+    add.add_argument("email")
+    add.add_argument("--limit", type=amount, required=True, help="largest amount this approver may decide")
+    add.add_argument("--role", default="approver")
+    json_flag(add)
+    add.set_defaults(run=cmd_approver_add)
+
+    sandbox = commands.add_parser("sandbox", help="drive the embedded sandbox ledger").add_subparsers(
+        dest="sandbox_command", required=True)
+    customer = sandbox.add_parser("customer").add_subparsers(dest="customer_command", required=True)
+    c_add = customer.add_parser("add", help="add a customer; prints its id")
+    c_add.add_argument("name")
+    c_add.add_argument("--email")
+    c_add.add_argument("--terms-days", type=int, default=30)
+    c_add.add_argument("--time-zone", default="UTC")
+    c_add.add_argument("--country", default="US")
+    c_add.add_argument("--currency", default="USD")
+    json_flag(c_add)
+    c_add.set_defaults(run=cmd_sandbox_customer_add)
+    invoice = sandbox.add_parser("invoice").add_subparsers(dest="invoice_command", required=True)
+    i_add = invoice.add_parser("add", help="add an invoice; prints its id and number")
+    i_add.add_argument("--customer", required=True)
+    i_add.add_argument("--amount", type=amount, required=True)
+    due = i_add.add_mutually_exclusive_group(required=True)
+    due.add_argument("--due", type=iso_date)
+    due.add_argument("--due-in-days", type=int)
+    i_add.add_argument("--description", default="Professional services")
+    json_flag(i_add)
+    i_add.set_defaults(run=cmd_sandbox_invoice_add)
+    pay = sandbox.add_parser("pay", help="record a payment in the ledger, as if someone applied it there")
+    pay.add_argument("invoice_id")
+    pay.add_argument("--amount", type=amount)
+    pay.add_argument("--reference", default="")
+    json_flag(pay)
+    pay.set_defaults(run=cmd_sandbox_pay)
+    receive = sandbox.add_parser("receive", help="add a bank line (a deposit cash application must match)")
+    receive.add_argument("--amount", type=amount, required=True)
+    receive.add_argument("--payer", required=True)
+    receive.add_argument("--reference", default="")
+    receive.add_argument("--currency", default="USD")
+    json_flag(receive)
+    receive.set_defaults(run=cmd_sandbox_receive)
+
+    for name, handler, text in (("pause", cmd_pause, "kill switch: hold every outbound action"),
+                                ("resume", cmd_resume, "release the kill switch")):
+        p = commands.add_parser(name, help=text)
+        json_flag(p)
+        p.set_defaults(run=handler)
+
+    # `match` and `bench` parse their own arguments.
+    commands.add_parser("match", help="batch cash application (see --help)", add_help=False)
+    commands.add_parser("bench", help="benchmarks: `bench match`, `bench drafts`", add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["match"]:
+            from workers.match_cli import match_main
+
+            return match_main(argv[1:])
+        if argv[:1] == ["bench"]:
+            return _bench(argv[1:])
+        args = build_parser().parse_args(argv)
+        return int(args.run(args))
+    except CliError as error:
+        print(f"duecourse: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except LedgerError as error:
+        print(f"duecourse: the ledger refused: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _bench(argv: list[str]) -> int:
+    if argv[:1] == ["match"]:
+        from workers.match_cli import bench_match_main
+
+        return bench_match_main(argv[1:])
+    if argv[:1] == ["drafts"]:
+        from workers.drafts_bench import bench_drafts_main
+
+        return bench_drafts_main(argv[1:])
+    print("usage: duecourse bench {match,drafts} [options]", file=sys.stderr)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+__all__ = ["main"]

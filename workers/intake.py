@@ -1,0 +1,75 @@
+"""Ledger events in: map each event to the workflow it concerns and signal-with-start it.
+
+A workflow id is derived from ledger, tenant and entity id, so a replayed or duplicated event signals the
+workflow that already runs (which drops an event id it has seen) and never starts a second one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from pydantic import BaseModel
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from adapters.ledger import LedgerEvent
+from workflows import search_attributes as sa
+from workflows.calendar import LedgerClock
+from workflows.invoice_lifecycle import InvoiceLifecycle, invoice_workflow_id
+from workflows.lifecycle_messages import LedgerEventSignal, LifecycleInput
+
+
+class LifecycleDefaults(BaseModel):
+    """Company-level settings every new invoice workflow starts with."""
+
+    task_queue: str
+    company_name: str
+    how_to_pay: str = "Pay by bank transfer quoting the invoice number."
+    clock: LedgerClock = LedgerClock(
+        epoch_date=datetime(2020, 1, 1).date(), epoch_instant=datetime.combine(datetime(2020, 1, 1), time(0), UTC)
+    )
+
+
+class Routed(BaseModel):
+    event_id: str
+    entity: str
+    entity_id: str
+    workflow_id: str | None
+    outcome: str  # "signalled", "closed", "ignored"
+
+
+async def route_event(client: Client, event: LedgerEvent, defaults: LifecycleDefaults) -> Routed:
+    if event.entity != "Invoice":
+        # Payments arrive as Invoice updates too (every ledger re-announces the invoices a payment touches);
+        # bank lines, customers and the rest belong to workflows of later issues.
+        return Routed(event_id=event.event_id, entity=event.entity, entity_id=event.entity_id,
+                      workflow_id=None, outcome="ignored")
+    workflow_id = invoice_workflow_id(event.ledger, event.tenant, event.entity_id)
+    try:
+        await client.start_workflow(
+            InvoiceLifecycle.run,
+            LifecycleInput(
+                ledger=event.ledger, tenant=event.tenant, invoice_id=event.entity_id, clock=defaults.clock,
+                company_name=defaults.company_name, how_to_pay=defaults.how_to_pay,
+            ),
+            id=workflow_id,
+            task_queue=defaults.task_queue,
+            start_signal="ledger_event",
+            start_signal_args=[
+                LedgerEventSignal(event_id=event.event_id, entity=event.entity, operation=event.operation.value,
+                                  occurred_at=event.occurred_at)
+            ],
+            # A closed invoice stays closed: a late or replayed event must not start its life again.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            search_attributes=TypedSearchAttributes([
+                SearchAttributePair(sa.LEDGER, event.ledger),
+                SearchAttributePair(sa.INVOICE_ID, event.entity_id),
+            ]),
+            static_summary=f"Invoice {event.entity_id} in {event.ledger} ({event.tenant})",
+        )
+    except WorkflowAlreadyStartedError:
+        return Routed(event_id=event.event_id, entity=event.entity, entity_id=event.entity_id,
+                      workflow_id=workflow_id, outcome="closed")
+    return Routed(event_id=event.event_id, entity=event.entity, entity_id=event.entity_id,
+                  workflow_id=workflow_id, outcome="signalled")

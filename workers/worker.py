@@ -1,0 +1,100 @@
+"""The worker: registers every workflow and activity, with the adapters built once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import holidays.countries  # noqa: F401 - loaded here, not on a workflow's first task (takes seconds)
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.ledger import LedgerActivities, ledger_key
+from activities.messaging import MessagingActivities
+from adapters.drafter import Drafter, TemplateDrafter
+from adapters.ledger import LedgerPort
+from adapters.mail import Mailer, SmtpMailer
+from adapters.store import Store
+from workers.settings import Settings, read_stack
+from workflows.invoice_lifecycle import InvoiceLifecycle
+
+WORKFLOWS: Sequence[type] = (InvoiceLifecycle,)
+
+# Our own pure modules and the libraries they use are deterministic; passing them through keeps the
+# sandbox from re-importing them for every workflow task.
+PASSTHROUGH = ("adapters", "activities", "workflows.calendar", "workflows.dunning", "holidays", "pydantic",
+               "pydantic_core", "annotated_types", "dateutil")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
+
+
+def activity_callables(ledgers: Mapping[str, LedgerPort], store: Store, mailer: Mailer, drafter: Drafter,
+                       sender: str) -> list[Any]:
+    ledger_activities = LedgerActivities(ledgers)
+    messaging = MessagingActivities(store, mailer, drafter, sender, ledgers)
+    return [
+        ledger_activities.fetch_invoice,
+        messaging.draft_reminder,
+        messaging.send_reminder,
+        messaging.record_audit,
+    ]
+
+
+def build_worker(client: Client, *, task_queue: str, ledgers: Mapping[str, LedgerPort], store: Store,
+                 mailer: Mailer, drafter: Drafter, sender: str, max_concurrent_activities: int = 32) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activity_callables(ledgers, store, mailer, drafter, sender),
+        activity_executor=ThreadPoolExecutor(max_workers=max_concurrent_activities),
+        max_concurrent_activities=max_concurrent_activities,
+        workflow_runner=workflow_runner(),
+    )
+
+
+def drafter_from_env() -> Drafter:
+    try:
+        from adapters.llm_drafter import drafter_from_env as llm_drafter_from_env
+    except ImportError:  # pragma: no cover - the LLM drafter is optional at import time
+        return TemplateDrafter()
+    return llm_drafter_from_env()
+
+
+def ledgers_from_settings(settings: Settings) -> dict[str, LedgerPort]:
+    from adapters.sandbox import SandboxLedger
+
+    stack = read_stack(settings.home)
+    ledgers: dict[str, LedgerPort] = {}
+    sandbox_db = os.environ.get("DUECOURSE_SANDBOX_DB") or (stack.sandbox_db if stack else None)
+    if sandbox_db:
+        tenant = stack.tenant if stack else "demo"
+        ledgers[ledger_key("sandbox", tenant)] = SandboxLedger(sandbox_db, tenant=tenant)
+    return ledgers
+
+
+def mailer_from_settings(settings: Settings) -> Mailer:
+    stack = read_stack(settings.home)
+    host = os.environ.get("DUECOURSE_SMTP_HOST") or (stack.smtp_host if stack else "127.0.0.1")
+    port = int(os.environ.get("DUECOURSE_SMTP_PORT") or (stack.smtp_port if stack else 25))
+    return SmtpMailer(
+        host, port, username=os.environ.get("DUECOURSE_SMTP_USER"),
+        password=os.environ.get("DUECOURSE_SMTP_PASSWORD"),
+        starttls=os.environ.get("DUECOURSE_SMTP_STARTTLS", "") in ("1", "true", "yes"),
+    )
+
+
+async def run_worker(settings: Settings, client: Client, stop: asyncio.Event) -> None:
+    worker = build_worker(
+        client, task_queue=settings.task_queue, ledgers=ledgers_from_settings(settings),
+        store=Store(settings.database_url), mailer=mailer_from_settings(settings), drafter=drafter_from_env(),
+        sender=os.environ.get("DUECOURSE_MAIL_FROM", "ar@duecourse.local"),
+    )
+    async with worker:
+        await stop.wait()

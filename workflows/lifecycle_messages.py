@@ -1,0 +1,150 @@
+"""Typed inputs, outputs and messages of the InvoiceLifecycle workflow.
+
+One model per message, so fields can be added (with defaults) without breaking running histories.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from adapters.drafter import Draft
+from adapters.ledger import Customer, Invoice
+from workflows.calendar import LedgerClock
+from workflows.dunning import DunningLadder
+
+
+class Stage(StrEnum):
+    QUOTE_ACCEPTED = "quote_accepted"  # entry point for estimates; invoicing from quotes is a later issue
+    AWAITING_DUE_DATE = "awaiting_due_date"
+    DUNNING = "dunning"
+    AWAITING_APPROVAL = "awaiting_approval"
+    PARTIALLY_PAID = "partially_paid"
+    PAUSED = "paused"
+    ESCALATED = "escalated"
+    PAID = "paid"
+    VOID = "void"
+    CLOSED = "closed"
+
+
+class LifecycleInput(BaseModel):
+    ledger: str
+    tenant: str
+    invoice_id: str
+    clock: LedgerClock
+    company_name: str = "duecourse"
+    how_to_pay: str = "Pay by bank transfer quoting the invoice number."
+    ladder_overrides: dict[str, DunningLadder] = Field(default_factory=dict)
+    estimate_id: str | None = None
+    # Carried across continue-as-new; None on the first run.
+    state: LifecycleState | None = None
+
+
+class LedgerEventSignal(BaseModel):
+    event_id: str
+    entity: str
+    operation: str
+    occurred_at: datetime | None = None
+
+
+class PaymentAppliedSignal(BaseModel):
+    payment_id: str
+    amount: Decimal
+    currency: str
+    source: str = "cash_application"
+
+
+class DisputeSignal(BaseModel):
+    reason: str
+    opened_by: str = "operator"
+
+
+class ResolveDisputeSignal(BaseModel):
+    note: str = ""
+    by: str = "operator"
+
+
+class PromiseToPaySignal(BaseModel):
+    until: date
+    note: str = ""
+    by: str = "operator"
+
+
+class DecisionKind(StrEnum):
+    APPROVE = "approve"
+    EDIT = "edit"
+    REJECT = "reject"
+    SNOOZE = "snooze"
+
+
+class Decision(BaseModel):
+    decision: DecisionKind
+    approver: str
+    # The approver's limit as the web app knows it; None when an operator signals from the Temporal CLI/UI.
+    approver_limit: Decimal | None = None
+    item_id: str | None = None  # when given, must name the item pending now (else the decision is stale)
+    text: str | None = None  # edited body
+    subject: str | None = None  # edited subject
+    reason: str | None = None
+    snooze_days: int | None = None
+
+
+class DecisionResult(BaseModel):
+    item_id: str
+    decision: DecisionKind
+    stage: Stage
+    message: str
+
+
+class PendingApproval(BaseModel):
+    item_id: str
+    kind: Literal["reminder", "invoice", "payment_match", "credit", "escalation"] = "reminder"
+    workflow_id: str
+    invoice_id: str
+    invoice_number: str
+    customer_id: str
+    customer_name: str
+    amount: Decimal
+    currency: str
+    due_date: date
+    level: int
+    reminder_number: int
+    to: str
+    draft: Draft
+    requested_at: datetime
+    why: str
+
+
+class ReminderRecord(BaseModel):
+    level: int
+    outcome: Literal["sent", "skipped", "rejected"]
+    at: datetime
+    message_id: str | None = None
+    approver: str | None = None
+    reason: str | None = None
+
+
+class LifecycleState(BaseModel):
+    stage: Stage = Stage.AWAITING_DUE_DATE
+    invoice: Invoice | None = None
+    customer: Customer | None = None
+    done_levels: list[int] = Field(default_factory=list)
+    reminders: list[ReminderRecord] = Field(default_factory=list)
+    reminders_sent: int = 0
+    pending: PendingApproval | None = None
+    approvals_requested: int = 0
+    dispute: str | None = None
+    promise_until: date | None = None
+    snoozed_until: datetime | None = None
+    escalated: bool = False
+    waiting_for: str = ""
+    closed_reason: str | None = None
+    seen_events: list[str] = Field(default_factory=list)
+    runs: int = 1
+
+
+LifecycleInput.model_rebuild()
