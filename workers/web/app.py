@@ -148,7 +148,9 @@ def create_app(config: WebConfig) -> FastAPI:
             log.warning("sandbox webhook rejected: %s", error)
             raise HTTPException(400, f"malformed webhook body: {error}") from error
         try:
-            routed = [await route_event(client(), event, config.defaults) for event in events]
+            # A batch's events go to Temporal concurrently; one invoice's events may share a batch, and
+            # Temporal orders the signals to one workflow.
+            routed = await asyncio.gather(*(route_event(client(), event, config.defaults) for event in events))
         except RPCError as error:
             # 5xx makes the ledger deliver again later; duplicates are harmless.
             raise HTTPException(503, f"Temporal is unreachable: {error.message}") from error

