@@ -19,6 +19,7 @@ from adapters.ledger import (
     RateLimited,
     StaleVersion,
 )
+from adapters.llm_drafter import DrafterError, DrafterRateLimited, DrafterRefused
 from adapters.mail import MailError
 
 # Error types the workflows inspect; named once here.
@@ -30,6 +31,9 @@ LEDGER_RATE_LIMITED = "LedgerRateLimited"
 MAIL_PERMANENT = "MailRejected"
 MAIL_RETRYABLE = "MailUnavailable"
 OUTBOUND_PAUSED = "OutboundPaused"
+DRAFTER_RATE_LIMITED = "DrafterRateLimited"
+DRAFTER_REFUSED = "DrafterRefused"
+DRAFTER_UNAVAILABLE = "DrafterUnavailable"
 
 
 def application_error(error: Exception) -> ApplicationError:
@@ -44,6 +48,13 @@ def application_error(error: Exception) -> ApplicationError:
         return ApplicationError(str(error), type=LEDGER_STALE)
     if isinstance(error, LedgerError):
         return ApplicationError(str(error), type=LEDGER_RETRYABLE)
+    if isinstance(error, DrafterRateLimited):
+        delay = timedelta(seconds=error.retry_after_seconds) if error.retry_after_seconds else None
+        return ApplicationError(str(error), type=DRAFTER_RATE_LIMITED, next_retry_delay=delay)
+    if isinstance(error, DrafterRefused):
+        return ApplicationError(str(error), type=DRAFTER_REFUSED, non_retryable=True)
+    if isinstance(error, DrafterError):
+        return ApplicationError(str(error), type=DRAFTER_UNAVAILABLE)
     if isinstance(error, MailError):
         kind = MAIL_PERMANENT if error.permanent else MAIL_RETRYABLE
         return ApplicationError(str(error), type=kind, non_retryable=error.permanent)
@@ -54,5 +65,5 @@ def application_error(error: Exception) -> ApplicationError:
 def as_application_errors() -> Iterator[None]:
     try:
         yield
-    except (LedgerError, MailError) as error:
+    except (LedgerError, MailError, DrafterError) as error:
         raise application_error(error) from error

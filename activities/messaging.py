@@ -10,9 +10,15 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import OUTBOUND_PAUSED, as_application_errors
+from activities.errors import (
+    DRAFTER_RATE_LIMITED,
+    DRAFTER_REFUSED,
+    DRAFTER_UNAVAILABLE,
+    OUTBOUND_PAUSED,
+    as_application_errors,
+)
 from activities.ledger import ledger_key
-from adapters.drafter import Draft, Drafter, ReminderFacts
+from adapters.drafter import Draft, Drafter, ReminderFacts, TemplateDrafter
 from adapters.ledger import LedgerPort
 from adapters.mail import Mailer, OutgoingMail
 from adapters.store import AuditRecord, OutboxMessage, Store
@@ -57,6 +63,9 @@ class AuditInput(BaseModel):
     tenant: str | None = None
 
 
+DRAFTER_ATTEMPTS_BEFORE_TEMPLATE = 3
+
+
 def message_id_for(idempotency_key: str, domain: str = "duecourse.local") -> str:
     return f"<{hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]}@{domain}>"
 
@@ -72,7 +81,17 @@ class MessagingActivities:
 
     @activity.defn
     def draft_reminder(self, request: DraftReminderInput) -> Draft:
-        return self.drafter.draft_reminder(request.facts)
+        """The configured drafter's draft; after a few failed attempts at an unreachable or refusing LLM
+        endpoint, the template answers and the draft says why (a reminder is never lost to an outage)."""
+        try:
+            with as_application_errors():
+                return self.drafter.draft_reminder(request.facts)
+        except ApplicationError as error:
+            if error.type not in (DRAFTER_UNAVAILABLE, DRAFTER_RATE_LIMITED, DRAFTER_REFUSED):
+                raise
+            if error.type != DRAFTER_REFUSED and activity.info().attempt < DRAFTER_ATTEMPTS_BEFORE_TEMPLATE:
+                raise
+            return TemplateDrafter().draft_reminder(request.facts, fallback_reason=f"LLM endpoint failed: {error}")
 
     @activity.defn
     def send_reminder(self, request: SendReminderInput) -> SendReminderResult:

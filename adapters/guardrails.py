@@ -1,4 +1,5 @@
-"""Pure checks a reminder draft must pass before a human sees it.
+"""Pure checks every drafted text passes before a human sees it (reminders first; dispute summaries and
+invoice line descriptions through `check_internal_text`).
 
 The contract: every figure a draft states (amounts, dates, periods, invoice numbers, counts) is one of
 the facts the drafter was given, and the wording stays inside what the policy of the dunning level
@@ -26,7 +27,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from adapters.drafter import ReminderFacts
-from adapters.ledger import CENT, Money
+from adapters.ledger import Money
 
 ViolationKind = Literal["amount", "date", "invoice_number", "forbidden_language", "missing_element", "tone", "length"]
 VIOLATION_KINDS: tuple[ViolationKind, ...] = (
@@ -61,23 +62,40 @@ def check_reminder(draft_subject: str, draft_body: str, facts: ReminderFacts) ->
 
     Figures come first in the list (they are the worst), then policy, tone, missing elements, length.
     """
-    found: list[tuple[int, int, Violation]] = []
     text = f"{draft_subject}\n{draft_body}"
-    reading = _Reading(text, _FactView.of(facts))
-    reading.mask_verbatim_facts()
-    reading.check_links()
-    reading.check_invoice_numbers()
-    reading.check_dates()
-    reading.check_amounts_in_words()
-    reading.check_numbers()
-    found.extend((0, pos, v) for pos, v in reading.violations)
-    found.extend((1, pos, v) for pos, v in _policy_violations(reading.wording, facts))
+    reading = _Reading.of(text, Figures.for_reminder(facts))
+    found: list[tuple[int, int, Violation]] = [(0, pos, v) for pos, v in reading.violations]
+    found.extend((1, pos, v) for pos, v in _offer_violations(reading.wording, _allowed_offers(facts), facts.level))
     found.extend((2, pos, v) for pos, v in _tone_violations(reading.wording, facts))
     found.extend((3, 0, v) for v in _missing_elements(text, reading, facts))
     found.extend((4, 0, v) for v in _length_violations(draft_subject, draft_body))
-    found.sort(key=lambda item: (item[0], item[1]))
+    return _in_order(found)
+
+
+def check_figures(text: str, figures: Figures) -> list[Violation]:
+    """Only the figure checks (amounts, dates, periods, invoice numbers, links): for any drafted text."""
+    return _in_order((0, pos, v) for pos, v in _Reading.of(text, figures).violations)
+
+
+def check_internal_text(text: str, figures: Figures, *, min_words: int, max_words: int) -> list[Violation]:
+    """A text for the AR team or an invoice line (dispute summary, line description): figures from the
+    facts only, no offer or threat of any kind, no placeholder, and a length in words within bounds."""
+    reading = _Reading.of(text, figures)
+    found: list[tuple[int, int, Violation]] = [(0, pos, v) for pos, v in reading.violations]
+    found.extend((1, pos, v) for pos, v in _offer_violations(reading.wording, set(), None))
+    for match in _PLACEHOLDER.finditer(text):
+        found.append(
+            (3, match.start(), Violation(kind="missing_element", detail=f"left the placeholder {match.group(0)!r}"))
+        )
+    words = len(text.split())
+    if not min_words <= words <= max_words:
+        found.append((4, 0, Violation(kind="length", detail=f"has {words} words, outside {min_words} to {max_words}")))
+    return _in_order(found)
+
+
+def _in_order(found: Iterable[tuple[int, int, Violation]]) -> list[Violation]:
     unique: list[Violation] = []
-    for _, _, violation in found:
+    for _, _, violation in sorted(found, key=lambda item: (item[0], item[1])):
         if violation not in unique:
             unique.append(violation)
     return unique
@@ -87,17 +105,29 @@ def check_reminder(draft_subject: str, draft_body: str, facts: ReminderFacts) ->
 
 
 @dataclass(frozen=True)
-class _FactView:
-    facts: ReminderFacts
+class Figures:
+    """Every figure a text may state, and the verbatim facts it may quote.
+
+    `Figures.for_reminder` builds it from a reminder's facts; other drafted texts (dispute summaries,
+    invoice lines) build their own.
+    """
+
+    currency: str
     amounts: dict[str, Money]  # role ("the amount due", "the invoice total", ...) -> money
-    dates: dict[str, date]  # role -> date
-    counts: frozenset[int]  # bare numbers the text may state (days overdue, level, history figures)
-    period_days: frozenset[int]  # lengths of time in days the text may state
-    payment_tokens: frozenset[str]  # account numbers, references from the payment instructions
-    payment_compact: str  # the payment instructions without whitespace, lower case
+    dates: dict[str, date]  # role ("due", "issued", ...) -> date
+    invoice_numbers: tuple[str, ...] = ()  # the first is "the" invoice
+    counts: frozenset[int] = frozenset()  # bare numbers the text may state (days overdue, level, ...)
+    period_days: frozenset[int] = frozenset()  # lengths of time in days the text may state
+    given_numbers: frozenset[int] = frozenset()  # numbers in the free texts given (history, references)
+    verbatim: tuple[str, ...] = ()  # names and instructions the text may quote word for word
+    references: str = ""  # payment instructions: their account numbers and links may be re-spaced
+    links_allowed_in: str = ""  # the text in which every link or address the draft gives must appear
+    quotable: str = ""  # a text (a customer's message) the draft may quote "in double quotes", figures and all
+    date_order: Literal["DMY", "MDY"] | None = None
+    period_context: str = ""  # "the invoice is 14 days overdue", for the rejection message
 
     @classmethod
-    def of(cls, facts: ReminderFacts) -> _FactView:
+    def for_reminder(cls, facts: ReminderFacts) -> Figures:
         amounts: dict[str, Money] = {"the amount due": facts.amount_due}
         if facts.total.currency == facts.amount_due.currency and facts.total != facts.amount_due:
             amounts["the invoice total"] = facts.total
@@ -107,37 +137,53 @@ class _FactView:
         dates = {"issued": facts.issue_date, "due": facts.due_date, "today": facts.today}
         days_overdue = abs(facts.days_overdue)
         terms = (facts.due_date - facts.issue_date).days
-        given_text = f"{facts.history_summary} {facts.how_to_pay}"
-        given_numbers = {int(n) for n in re.findall(r"(?<![\d.,])\d{1,3}(?![\d.,]\d)", given_text)}
-        counts = {days_overdue, facts.level, *given_numbers}
-        counts.update(d.year for d in dates.values())
-        tokens = {
-            token.upper()
-            for token in (t.strip(".,;:!?()[]\"'") for t in facts.how_to_pay.split())
-            if len(token) >= 4 and any(ch.isdigit() for ch in token)
-        }
+        given = small_numbers(f"{facts.history_summary} {facts.how_to_pay}")
+        state = "overdue" if facts.days_overdue >= 0 else "from its due date"
         return cls(
-            facts=facts,
+            currency=facts.amount_due.currency,
             amounts=amounts,
             dates=dates,
-            counts=frozenset(counts),
-            period_days=frozenset({days_overdue, terms, *given_numbers}),
-            payment_tokens=frozenset(tokens),
-            payment_compact=re.sub(r"\s+", "", facts.how_to_pay).lower(),
+            invoice_numbers=(facts.invoice_number,),
+            counts=frozenset({days_overdue, facts.level, *given, *(d.year for d in dates.values())}),
+            period_days=frozenset({days_overdue, terms, *given}),
+            given_numbers=frozenset(given),
+            verbatim=(facts.how_to_pay, facts.company_name, facts.customer_name),
+            references=facts.how_to_pay,
+            links_allowed_in=f"{facts.how_to_pay} {facts.history_summary}",
+            date_order=facts.date_order,
+            period_context=f"the invoice is {days_overdue} days {state}",
         )
+
+    @property
+    def reference_tokens(self) -> frozenset[str]:
+        return frozenset(
+            token.upper()
+            for token in (t.strip(".,;:!?()[]\"'") for t in self.references.split())
+            if len(token) >= 4 and any(ch.isdigit() for ch in token)
+        )
+
+    @property
+    def reference_compact(self) -> str:
+        return re.sub(r"\s+", "", self.references).lower()
 
     def dates_phrase(self) -> str:
         return ", ".join(f"{role} {d.isoformat()}" for role, d in self.dates.items())
 
-    def amounts_phrase(self) -> str:
+    def amounts_list(self) -> str:
+        return ", ".join(f"{role} {_plain(m)}" for role, m in self.amounts.items())
+
+    def not_an_amount(self) -> str:
+        """'is not the amount due 1,250.00' or 'is neither the amount due ... nor the invoice total ...'"""
         parts = [f"{role} {_plain(m)}" for role, m in self.amounts.items()]
         if len(parts) == 1:
-            return parts[0]
-        return "neither " + " nor ".join(parts)
+            return f"is not {parts[0]}"
+        return "is neither " + " nor ".join(parts)
 
 
 def _plain(money: Money) -> str:
-    return f"{money.amount.quantize(CENT):,}"
+    exponent = money.amount.as_tuple().exponent
+    places = min(exponent if isinstance(exponent, int) else -2, -2)
+    return f"{money.amount.quantize(Decimal(1).scaleb(places)):,}"
 
 
 # --- reading the text by elimination -------------------------------------------------------------
@@ -182,9 +228,7 @@ _SYMBOLS: dict[str, set[str]] = {
 _SYMBOL_ALT = "|".join(re.escape(s) for s in sorted(_SYMBOLS, key=len, reverse=True) if s.isascii() is False)
 _ASCII_SYMBOL_ALT = r"(?:US|CA|C|AU|A|NZ|HK|SG|S|R|NT)?\$"
 _CODE_ALT = "|".join(_CURRENCY_CODES)
-_PREFIX = re.compile(
-    rf"(?:(?P<sym>{_ASCII_SYMBOL_ALT}|{_SYMBOL_ALT})|\b(?P<code>{_CODE_ALT})\b|\b(?P<kr>kr|Fr)\.?)\s?\Z"
-)
+_PREFIX = re.compile(rf"(?:(?P<sym>{_ASCII_SYMBOL_ALT}|{_SYMBOL_ALT})|\b(?P<code>{_CODE_ALT})|\b(?P<kr>kr|Fr)\.?)\s?\Z")
 _SUFFIX = re.compile(
     rf"\s?(?:(?P<mult>k|K|m|M|bn|thousand|million|billion)\b\s?)?"
     rf"(?:(?P<sym>\$|{_SYMBOL_ALT})|\b(?P<code>{_CODE_ALT})\b|\b(?P<word>dollar|euro|pound|yen)s?\b"
@@ -225,10 +269,34 @@ _DATE_DAY_ORDINAL = re.compile(
     r"(?:reminders?|notices?|times?|attempts?|letters?|emails?|messages?|requests?|follow|contacts?))",
     re.I,
 )
+_ORDINAL_WORDS = {
+    word: n
+    for n, word in enumerate(
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+        "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split(),
+        start=1,
+    )
+}
+_ORDINAL_WORDS.update({f"twenty {w}": 20 + n for w, n in list(_ORDINAL_WORDS.items())[:9]})
+_ORDINAL_WORDS.update({"thirtieth": 30, "thirty first": 31})
+_ORDINAL_WORD = (
+    r"(?P<dw>(?:twenty|thirty)[\s-](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|"
+    + "|".join(sorted((w for w in _ORDINAL_WORDS if " " not in w), key=len, reverse=True))
+    + ")"
+)
+_DATE_WORD_DAY_MONTH = re.compile(rf"\b(?:the\s+)?{_ORDINAL_WORD}(?:\s+of)?\s+{_MONTH}\b\.?", re.I)
+_DATE_MONTH_WORD_DAY = re.compile(rf"\b{_MONTH}\b\.?\s+(?:the\s+)?{_ORDINAL_WORD}\b", re.I)
+# A month on its own ("by the end of April"); "May" only where it cannot be the verb.
+_MONTH_ALONE = re.compile(
+    r"\b(?P<month>January|February|March|April|June|July|August|September|October|November|December"
+    r"|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.|(?<=in )May|(?<=of )May|(?<=by )May"
+    r"|(?<=until )May|(?<=before )May|(?<=after )May)\b"
+)
 _WEEKDAY = re.compile(r"\b(?P<wd>mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
 _RELATIVE_DAY = re.compile(
-    r"\b(?:tomorrow|the\s+day\s+after\s+tomorrow|next\s+(?:week|month)|end\s+of\s+(?:the\s+|this\s+|next\s+)?"
-    r"(?:week|month)|(?:this|next)\s+(?:weekend|quarter))\b",
+    r"\b(?:tomorrow|the\s+day\s+after\s+tomorrow|(?:this|next|coming|following)\s+(?:week|weekend|month|quarter"
+    r"|year)|(?:end|close)\s+of\s+(?:the\s+|this\s+|next\s+)?(?:day|week|month|quarter|year|business)"
+    r"|fortnight|coming\s+days|EOD|COB)\b",
     re.I,
 )
 
@@ -239,7 +307,9 @@ _INVOICE_AFTER_KEYWORD = re.compile(
 )
 _INVOICE_HASH = re.compile(r"#\s?(?P<token>[A-Za-z]{0,6}[-/]?\d[\w/-]*)")
 _INVOICE_CODE = re.compile(r"\b(?P<token>[A-Z]{2,6}[-/]?\d[\w/-]*)")
+_INVOICE_CODE_SPACED = re.compile(r"\b(?P<token>(?P<prefix>[A-Z]{2,6}) \d[\w/-]*)")
 
+_QUOTED = re.compile(r"[\"“”„]([^\"“”„\n]{1,400})[\"“”]")
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')\]]+", re.I)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 
@@ -266,18 +336,56 @@ _PERIOD_IN_WORDS = re.compile(
 )
 
 
+def dates_in(text: str) -> set[date]:
+    """The unambiguous dates a free text names (ISO, "4 March 2026", "March 4, 2026"; "March 2026" as its 1st)."""
+    found: set[date] = set()
+
+    def add(year: str | None, month: int, day: str | int) -> None:
+        if year:
+            try:
+                found.add(date(int(year), month, int(day)))
+            except ValueError:
+                pass
+
+    for m in _DATE_ISO.finditer(text):
+        add(m["y"], int(m["m"]), m["d"])
+    for pattern in (_DATE_DAY_MONTH, _DATE_MONTH_DAY):
+        for m in pattern.finditer(text):
+            add(m["y"], _MONTHS[m["month"][:3].lower()], m["d"])
+    for m in _DATE_MONTH_YEAR.finditer(text):
+        add(m["y"], _MONTHS[m["month"][:3].lower()], 1)
+    return found
+
+
+def small_numbers(text: str) -> set[int]:
+    """The one- to three-digit numbers in a free text (counts a draft may repeat)."""
+    return {int(n) for n in re.findall(r"(?<![\d.,])\d{1,3}(?!\d)(?![.,]\d)", text)}
+
+
 @dataclass
 class _Reading:
     original: str
-    view: _FactView
+    view: Figures
     text: str = ""  # the text still to be explained; explained parts are masked
     wording: str = ""  # the text with verbatim facts (names, instructions) masked: for policy and tone
     violations: list[tuple[int, Violation]] = field(default_factory=list)
-    amount_due_named: bool = False
+    amounts_named: set[str] = field(default_factory=set)  # roles of the amounts the text states
     invoice_number_named: bool = False
 
     def __post_init__(self) -> None:
         self.text = self.original
+
+    @classmethod
+    def of(cls, text: str, figures: Figures) -> _Reading:
+        reading = cls(text, figures)
+        reading.mask_verbatim_facts()
+        reading.check_links()
+        reading.mask_fact_tokens()
+        reading.check_invoice_numbers()
+        reading.check_dates()
+        reading.check_amounts_in_words()
+        reading.check_numbers()
+        return reading
 
     def _flag(self, pos: int, kind: ViolationKind, detail: str) -> None:
         self.violations.append((pos, Violation(kind=kind, detail=detail)))
@@ -293,41 +401,56 @@ class _Reading:
     # facts that appear verbatim -------------------------------------------------------------------
 
     def mask_verbatim_facts(self) -> None:
-        facts = self.view.facts
-        for phrase in sorted((facts.how_to_pay, facts.company_name, facts.customer_name), key=len, reverse=True):
+        for phrase in sorted(self.view.verbatim, key=len, reverse=True):
             words = phrase.split()
             if not words:
                 continue
             pattern = re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)", re.I)
             self._sub(pattern, lambda m: True)
+        if self.view.quotable:
+            quotable = re.sub(r"\s+", " ", self.view.quotable).lower()
+
+            def quoted(match: re.Match[str]) -> bool:
+                inner = re.sub(r"\s+", " ", match.group(1)).strip().lower()
+                return bool(inner) and inner in quotable
+
+            self._sub(_QUOTED, quoted)
         self.wording = self.text
+
+    def mask_fact_tokens(self) -> None:
         self._mask_invoice_number()
         self._mask_payment_tokens()
 
     def _mask_invoice_number(self) -> None:
-        number = self.view.facts.invoice_number.strip()
-        if not number:
-            return
-        exact = re.compile(r"(?<![\w$€£¥])#?" + re.escape(number) + r"(?!\w)(?![.,]\d)", re.I)
-        self.invoice_number_named = bool(exact.search(self.original))
-        self._sub(exact, lambda m: True)
+        for i, number in enumerate(n.strip() for n in self.view.invoice_numbers):
+            if not number:
+                continue
+            exact = re.compile(r"(?<![\w$€£¥])#?" + re.escape(number) + r"(?!\w)(?![-/.,]\w)", re.I)
+            # named outside the payment instructions: a reference inside a link does not tell the customer
+            if i == 0:
+                self.invoice_number_named = bool(exact.search(self.text))
+            self._sub(exact, lambda m: True)
 
     def _mask_payment_tokens(self) -> None:
         def payment_token(match: re.Match[str]) -> bool:
             token = match.group(0).strip(".,;:!?()[]\"'")
-            if token.upper() in self.view.payment_tokens:
+            if token.upper() in tokens:
                 return True
-            return len(token) >= 6 and token.lower() in self.view.payment_compact
+            return len(token) >= 6 and token.lower() in compact
+
+        tokens, compact = self.view.reference_tokens, self.view.reference_compact
+        if not tokens and not compact:
+            return
 
         self._sub(re.compile(r"[^\s]*\d[^\s]*"), payment_token)
 
     # links and addresses ----------------------------------------------------------------------------
 
     def check_links(self) -> None:
-        given = f"{self.view.facts.how_to_pay} {self.view.facts.history_summary}".lower()
+        given = self.view.links_allowed_in.lower()
 
         def judge(match: re.Match[str]) -> bool:
-            link = match.group(0).rstrip(".,;:!?")
+            link = self.original[match.start() : match.end()].rstrip(".,;:!?")
             if link.lower() not in given:
                 self._flag(
                     match.start(),
@@ -342,18 +465,23 @@ class _Reading:
     # invoice numbers ---------------------------------------------------------------------------------
 
     def check_invoice_numbers(self) -> None:
-        number = self.view.facts.invoice_number.strip()
-        digits = re.sub(r"\D", "", number)
+        numbers = [n.strip() for n in self.view.invoice_numbers if n.strip()]
+        number = " or ".join(numbers) or "(none given)"
 
         def judge(match: re.Match[str]) -> bool:
             token = match.group("token").rstrip("-/")
-            if token.isdigit() and digits and token.lstrip("0") == digits.lstrip("0"):
-                self.invoice_number_named = True
-                return True
+            for i, known in enumerate(numbers):
+                digits = re.sub(r"\D", "", known)
+                same_digits = token.isdigit() and digits and token.lstrip("0") == digits.lstrip("0")
+                if same_digits or _same_identifier(token, known):  # "#1042", "INV 1042" for INV-1042
+                    self.invoice_number_named = self.invoice_number_named or i == 0
+                    return True
             if _is_date_like(token):
                 return False  # "invoice 2026-03-04": the date check reads it
             if token.upper() in _CURRENCY_CODES or (token[:3].upper() in _CURRENCY_CODES and token[3:].isdigit()):
                 return False  # "USD1250" is an amount
+            if (match.groupdict().get("prefix") or "") in _CURRENCY_CODES:
+                return False  # "USD 1250" is an amount
             self._flag(
                 match.start(),
                 "invoice_number",
@@ -361,7 +489,7 @@ class _Reading:
             )
             return True
 
-        for pattern in (_INVOICE_AFTER_KEYWORD, _INVOICE_HASH, _INVOICE_CODE):
+        for pattern in (_INVOICE_AFTER_KEYWORD, _INVOICE_HASH, _INVOICE_CODE, _INVOICE_CODE_SPACED):
             self._sub(pattern, judge)
 
     # dates ------------------------------------------------------------------------------------------
@@ -369,11 +497,14 @@ class _Reading:
     def check_dates(self) -> None:
         self._sub(_DATE_ISO, lambda m: self._judge_date(m, int(m["y"]), [(int(m["m"]), int(m["d"]))]))
         self._sub(_DATE_NUMERIC, self._judge_numeric_date)
-        self._sub(_DATE_DAY_MONTH, lambda m: self._judge_named_month(m))
-        self._sub(_DATE_MONTH_DAY, lambda m: self._judge_named_month(m))
+        self._sub(_DATE_DAY_MONTH, self._judge_named_month)
+        self._sub(_DATE_MONTH_DAY, self._judge_named_month)
         self._sub(_DATE_MONTH_YEAR, self._judge_month_year)
         self._sub(_DATE_SHORT_NUMERIC, self._judge_numeric_date)
         self._sub(_DATE_DAY_ORDINAL, self._judge_day_of_month)
+        self._sub(_DATE_WORD_DAY_MONTH, self._judge_named_month)
+        self._sub(_DATE_MONTH_WORD_DAY, self._judge_named_month)
+        self._sub(_MONTH_ALONE, self._judge_month_alone)
         self._sub(_WEEKDAY, self._judge_weekday)
         self._sub(_RELATIVE_DAY, self._judge_relative_day)
 
@@ -406,7 +537,7 @@ class _Reading:
         year_text = match.groupdict().get("y")
         year = None if year_text is None else int(year_text) + (2000 if len(year_text) == 2 else 0)
         dmy, mdy = (b, a), (a, b)
-        order = self.view.facts.date_order
+        order = self.view.date_order
         if order == "DMY":
             readings = [dmy]
         elif order == "MDY":
@@ -423,9 +554,22 @@ class _Reading:
         return self._judge_date(match, year, readings)
 
     def _judge_named_month(self, match: re.Match[str]) -> bool:
+        groups = match.groupdict()
         month = _MONTHS[match["month"][:3].lower()]
-        year = int(match["y"]) if match["y"] else None
-        return self._judge_date(match, year, [(month, int(match["d"]))])
+        year = int(groups["y"]) if groups.get("y") else None
+        day = int(groups["d"]) if groups.get("d") else _ORDINAL_WORDS[re.sub(r"[\s-]+", " ", groups["dw"].lower())]
+        return self._judge_date(match, year, [(month, day)])
+
+    def _judge_month_alone(self, match: re.Match[str]) -> bool:
+        month = _MONTHS[match["month"][:3].lower()]
+        if all(d.month != month for d in self.view.dates.values()):
+            self._flag(
+                match.start(),
+                "date",
+                f"named the month {match['month']} which is not a month of the invoice's dates "
+                f"({self.view.dates_phrase()})",
+            )
+        return True
 
     def _judge_month_year(self, match: re.Match[str]) -> bool:
         month, year = _MONTHS[match["month"][:3].lower()], int(match["y"])
@@ -470,7 +614,7 @@ class _Reading:
                 match.start(),
                 "amount",
                 f"wrote an amount in words ({match.group(0)!r}) which cannot be checked against "
-                f"{self.view.amounts_phrase()}",
+                f"{self.view.amounts_list()}",
             )
             return True
 
@@ -487,14 +631,13 @@ class _Reading:
         days = {"day": n, "week": n * 7}.get(unit)
         if days is not None and days in self.view.period_days:
             return
-        if n in self.view.counts and unit in ("month", "year") and n != self.view.facts.level:
+        if unit in ("month", "year") and n in self.view.given_numbers:
             return
         self._flag(
             pos,
             "date",
-            f"named a period of {shown.strip(' -')} which is not in the facts "
-            f"(the invoice is {abs(self.view.facts.days_overdue)} days "
-            f"{'overdue' if self.view.facts.days_overdue >= 0 else 'from its due date'})",
+            f"named a period of {shown.strip(' -')} which is not in the facts"
+            + (f" ({self.view.period_context})" if self.view.period_context else ""),
         )
 
     def check_numbers(self) -> None:
@@ -525,20 +668,19 @@ class _Reading:
         self._judge_amount(start, raw, shown or raw, currencies, multiplier)
 
     def _judge_amount(self, pos: int, raw: str, shown: str, currencies: set[str], multiplier: int) -> None:
-        currency = self.view.facts.amount_due.currency
+        currency = self.view.currency
         if currencies and currency not in currencies:
             named = "/".join(sorted(currencies))
             self._flag(pos, "amount", f"named amount {shown} in {named} but the invoice is in {currency}")
             return
         values = {v * multiplier for v in _readings(raw, currency)}
         matched = [role for role, money in self.view.amounts.items() if money.amount in values]
-        if "the amount due" in matched:
-            self.amount_due_named = True
+        self.amounts_named.update(matched)
         if not matched:
             self._flag(
                 pos,
                 "amount",
-                f"named amount {raw if multiplier == 1 else shown} which is not {self.view.amounts_phrase()}",
+                f"named amount {raw if multiplier == 1 else shown} which {self.view.not_an_amount()}",
             )
 
     def _judge_bare_number(self, match: re.Match[str], n: int) -> None:
@@ -559,15 +701,22 @@ class _Reading:
             return
         matched = [role for role, money in self.view.amounts.items() if money.amount == n]
         if matched:
-            self.amount_due_named = self.amount_due_named or "the amount due" in matched
+            self.amounts_named.update(matched)
             return
         if n in self.view.counts:
             return
         if n >= 100:
-            detail = f"named amount {n} which is not {self.view.amounts_phrase()}"
+            detail = f"named amount {n} which {self.view.not_an_amount()}"
         else:
             detail = f"named figure {n} which is not one of the facts given"
         self._flag(match.start(), "amount", detail)
+
+
+def _same_identifier(token: str, number: str) -> bool:
+    def norm(text: str) -> str:
+        return re.sub(r"[\s#./-]", "", text).upper()
+
+    return bool(number) and norm(token) == norm(number)
 
 
 def _is_date_like(token: str) -> bool:
@@ -634,26 +783,24 @@ def _readings(raw: str, currency: str) -> set[Decimal]:
 @dataclass(frozen=True)
 class _Offer:
     name: str
-    allowed: Callable[[ReminderFacts], bool]
-    flag: str  # the ReminderFacts field that would allow it
+    flag: str  # the ReminderFacts field that allows it
     pattern: re.Pattern[str]
 
 
 _OFFERS = (
     _Offer(
         "a discount",
-        lambda f: f.allow_discount,
         "allow_discount",
         re.compile(
             r"\b(?:discount\w*|rebate\w*|special\s+offer|money\s+off|\d+\s?%\s+off|knock\w*\s+\w+\s+off"
             r"|reduc(?:e|ed|ing|tion)\s+(?:in\s+|of\s+)?(?:the\s+|your\s+)?(?:amount|balance|price|total|invoice|fee)"
-            r"|lower(?:ed|ing)?\s+(?:the\s+|your\s+)?(?:amount|balance|price|total))\b",
+            r"|lower(?:ed|ing)?\s+(?:the\s+|your\s+)?(?:amount|balance|price|total)|negotiat\w*|settle\s+for"
+            r"|accept\s+(?:a\s+)?(?:lower|reduced|smaller)\s+(?:amount|sum|payment|figure))\b",
             re.I,
         ),
     ),
     _Offer(
         "a waiver",
-        lambda f: f.allow_waiver,
         "allow_waiver",
         re.compile(
             r"\b(?:waiv\w*|write\s+off|writ(?:e|ing)\s+(?:it|this|the\s+\w+)\s+off|written\s+off|forgiv\w*"
@@ -665,19 +812,18 @@ _OFFERS = (
     ),
     _Offer(
         "a payment plan",
-        lambda f: f.allow_payment_plan,
         "allow_payment_plan",
         re.compile(
             r"\b(?:payment\s+plans?|instal{1,2}ments?|payment\s+(?:arrangement|schedule)s?|pay\s+in\s+(?:parts"
             r"|stages|portions|instal{1,2}ments)|spread\w*\s+(?:out\s+)?(?:the\s+|your\s+)?(?:payments?|cost"
-            r"|balance|amount)|partial\s+payments?|extensions?|extend\w*\s+(?:the\s+|your\s+)?(?:due\s+date"
+            r"|balance|amount)|split\w*\s+(?:the\s+|your\s+|it\s+)?(?:payments?|balance|amount|invoice|bill)"
+            r"|pay\s+what\s+you\s+can|flexib\w+\s+(?:payment|terms|arrangement)s?|partial\s+payments?|extensions?|extend\w*\s+(?:the\s+|your\s+)?(?:due\s+date"
             r"|deadline|terms|payment)|grace\s+period|defer\w*|postpon\w*)\b",
             re.I,
         ),
     ),
     _Offer(
         "late fees or interest",
-        lambda f: f.allow_late_fee_mention,
         "allow_late_fee_mention",
         re.compile(
             r"\b(?:late[\s-]+(?:payment\s+)?(?:fees?|charges?|interest|penalt\w+)|interest\s+(?:charges?|will"
@@ -688,30 +834,34 @@ _OFFERS = (
     ),
     _Offer(
         "legal action",
-        lambda f: f.allow_legal_mention,
         "allow_legal_mention",
         re.compile(
             r"\b(?:legal\s+(?:action|proceedings?|steps|measures|recourse|remedies|team|department)"
             r"|lawyers?|attorneys?|solicitors?|courts?|sue|suing|lawsuits?|litigation|bailiffs?"
             r"|judge?ments?|small\s+claims|credit\s+(?:bureaus?|reference\s+agenc\w+|rating\s+agenc\w+)"
-            r"|report\s+(?:you|this|your\s+account)\s+to)\b",
+            r"|report\s+(?:you|this|your\s+account)\s+to|debt\s+recovery|enforcement\s+(?:action|agents?|officers?)"
+            r"|tribunal|legal\s+counsel)\b",
             re.I,
         ),
     ),
 )
 
 
-def _policy_violations(wording: str, facts: ReminderFacts) -> Iterable[tuple[int, Violation]]:
+def _allowed_offers(facts: ReminderFacts) -> set[str]:
+    return {offer.flag for offer in _OFFERS if getattr(facts, offer.flag)}
+
+
+def _offer_violations(wording: str, allowed: set[str], level: int | None) -> Iterable[tuple[int, Violation]]:
     for offer in _OFFERS:
-        if offer.allowed(facts):
+        if offer.flag in allowed:
             continue
         for match in offer.pattern.finditer(wording):
+            whose = f"the policy for level {level}" if level is not None else "the policy"
             yield (
                 match.start(),
                 Violation(
                     kind="forbidden_language",
-                    detail=f"mentioned {offer.name} ({match.group(0)!r}) which the policy for level "
-                    f"{facts.level} does not allow",
+                    detail=f"mentioned {offer.name} ({match.group(0)!r}) which {whose} does not allow",
                 ),
             )
 
@@ -755,7 +905,8 @@ def _tone_violations(wording: str, facts: ReminderFacts) -> Iterable[tuple[int, 
             yield flag(match, "played down the urgency")
     codes = set(_CURRENCY_CODES)
     for match in _SHOUTING.finditer(wording):
-        if not set(re.findall(r"[A-Z]{3,}", match.group(0))) <= codes:
+        words = set(re.findall(r"[A-Z]{3,}", match.group(0)))
+        if not words or not words <= codes:
             yield flag(match, "shouted")
 
 
@@ -765,7 +916,7 @@ _PLACEHOLDER = re.compile(r"\[[^\]\n]{1,60}\]|\{\{?\s*[A-Za-z_][\w ]{0,40}\}?\}|
 
 
 def _missing_elements(text: str, reading: _Reading, facts: ReminderFacts) -> Iterable[Violation]:
-    if not reading.amount_due_named:
+    if "the amount due" not in reading.amounts_named:
         yield Violation(kind="missing_element", detail=f"did not state the amount due {facts.amount_due}")
     if not reading.invoice_number_named:
         yield Violation(kind="missing_element", detail=f"did not state the invoice number {facts.invoice_number}")

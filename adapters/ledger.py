@@ -206,6 +206,41 @@ class CreditNote(BaseModel):
     invoice_id: str | None = None
 
 
+class CustomerDraft(BaseModel):
+    """A customer duecourse asks a ledger to create (tests, onboarding)."""
+
+    name: str
+    email: str | None = None
+    currency: str = "USD"
+    terms_days: int = 30
+
+
+class CreditNoteDraft(BaseModel):
+    customer_id: str
+    currency: str
+    lines: list[InvoiceLine]
+    issue_date: date
+    invoice_id: str | None = None  # the invoice the credit is for, when known
+    reason: str = ""
+
+
+class AgingRow(BaseModel):
+    """One customer's open balance by days past due, as of a date."""
+
+    customer_id: str
+    customer_name: str
+    currency: str
+    current: Decimal = Decimal("0")
+    days_1_30: Decimal = Decimal("0")
+    days_31_60: Decimal = Decimal("0")
+    days_61_90: Decimal = Decimal("0")
+    days_91_plus: Decimal = Decimal("0")
+
+    @property
+    def total(self) -> Decimal:
+        return self.current + self.days_1_30 + self.days_31_60 + self.days_61_90 + self.days_91_plus
+
+
 class EventOperation(StrEnum):
     CREATE = "create"
     UPDATE = "update"
@@ -223,6 +258,13 @@ class LedgerEvent(BaseModel):
     entity_id: str
     operation: EventOperation
     occurred_at: datetime
+
+
+class ChangeBatch(BaseModel):
+    """What changed since a cursor (the polling backstop); `cursor` is opaque to everyone but the adapter."""
+
+    events: list[LedgerEvent]
+    cursor: str
 
 
 # --- errors: every adapter maps its ledger's failures to exactly these ---------------------------
@@ -287,3 +329,23 @@ class LedgerPort(Protocol):
     def list_bank_lines(self, status: BankLineStatus | None = None) -> list[BankLine]: ...
 
     def add_note(self, entity: str, entity_id: str, text: str, idempotency_key: str) -> None: ...
+
+    def create_customer(self, draft: CustomerDraft, idempotency_key: str) -> Customer: ...
+
+    def send_invoice(self, invoice_id: str, idempotency_key: str) -> bool:
+        """Email the invoice through the ledger's own mail; False when the ledger has none (we send it)."""
+        ...
+
+    def list_estimates(self, status: EstimateStatus | None = None) -> list[Estimate]: ...
+
+    def create_credit_note(self, draft: CreditNoteDraft, idempotency_key: str) -> CreditNote: ...
+
+    def list_credit_notes(self, customer_id: str | None = None) -> list[CreditNote]: ...
+
+    def changes_since(self, cursor: str | None) -> ChangeBatch:
+        """Events since `cursor` (None: start now, returning no events and a fresh cursor)."""
+        ...
+
+    def aging_report(self, as_of: date) -> list[AgingRow] | None:
+        """The ledger's own AR aging report; None when its API has none (callers compute it)."""
+        ...

@@ -8,6 +8,7 @@ import email
 import json
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -257,3 +258,80 @@ def test_healthz_and_kill_switch(stack: DevStack) -> None:
     assert sent() == [], "the kill switch must hold an approved reminder"
     assert stack.cli("resume") == {"paused": False}
     assert len(wait_until(sent, timeout=60, what="the held reminder after resume")) == 1
+
+
+def cash_workflow(stack: DevStack, bank_line_id: str) -> Any:
+    async def action(client: Client) -> Any:
+        return [wf async for wf in client.list_workflows(f"WorkflowId = 'bankline:sandbox:demo:{bank_line_id}'")]
+
+    return temporal(stack, action)
+
+
+def lifecycle_closed(stack: DevStack, invoice_id: str) -> bool:
+    runs = workflows_for(stack, invoice_id)
+    return bool(runs) and runs[0].status == WorkflowExecutionStatus.COMPLETED
+
+
+def test_cash_application_from_deposit_to_closed_invoices(stack: DevStack) -> None:
+    clerk = stack.cli("approver", "add", "clerk@northwind.example", "--limit", "50000")
+    headers = {"Authorization": f"Bearer {clerk['token']}"}
+    customer = stack.cli("sandbox", "customer", "add", "Acme Corporation Inc", "--email", "ap@acme.example")
+    first = stack.cli("sandbox", "invoice", "add", "--customer", customer["customer_id"], "--amount", "1200.00",
+                      "--due-in-days", "20")
+    second = stack.cli("sandbox", "invoice", "add", "--customer", customer["customer_id"], "--amount", "345.50",
+                       "--due-in-days", "25")
+    for invoice in (first, second):
+        wait_until(lambda invoice=invoice: workflows_for(stack, invoice["invoice_id"]), what="lifecycle started")
+
+    # One deposit pays both, with a messy remittance: applied without a human, both lifecycles close.
+    number_a, number_b = first["invoice_number"], second["invoice_number"]
+    digits_b = number_b.split("-")[-1]
+    reference = f"ACH CREDIT REMIT {number_a.lower()} 1,200.00 / Inv #{digits_b} 345.50"
+    deposit = stack.cli("sandbox", "receive", "--amount", "1545.50", "--payer", "ACME CORP", "--reference", reference)
+    wait_until(lambda: lifecycle_closed(stack, first["invoice_id"]) and lifecycle_closed(stack, second["invoice_id"]),
+               timeout=90, what="both invoices closed by cash application")
+    applied = wait_until(lambda: [wf for wf in cash_workflow(stack, deposit["bank_line_id"])
+                                  if wf.status == WorkflowExecutionStatus.COMPLETED], what="cash application done")
+    assert len(applied) == 1
+    ledger = SandboxLedger(stack.home / "sandbox.db")
+    assert ledger.get_invoice(first["invoice_id"]).balance.amount == 0
+    assert ledger.get_invoice(second["invoice_id"]).balance.amount == 0
+    assert ledger.get_bank_line(deposit["bank_line_id"]).status.value == "matched"
+
+    # A stranger's deposit: a review item with no suggestion, and nothing applied.
+    stranger = stack.cli("sandbox", "receive", "--amount", "999.99", "--payer", "Zed Unknown Holdings",
+                         "--reference", "transfer")
+    item = wait_until(lambda: next((i for i in httpx.get(f"{stack.web}/api/approvals", timeout=10).json()
+                                    if i["kind"] == "payment_match"
+                                    and i["draft"]["bank_line_id"] == stranger["bank_line_id"]), None),
+                      what="the stranger's deposit in review")
+    assert item["amount"] == "999.99" and item["draft"]["decision"] == "unmatched"
+    assert ledger.get_bank_line(stranger["bank_line_id"]).status.value == "unmatched"
+    assert not [p for p in ledger.list_payments() if p.amount.amount == Decimal("999.99")]
+    rejected = httpx.post(f"{stack.web}/api/approvals/{item['workflow_id']}", headers=headers, timeout=30,
+                          json={"decision": "reject", "reason": "not a customer payment"})
+    assert rejected.status_code == 200
+    assert ledger.get_bank_line(stranger["bank_line_id"]).status.value == "unmatched"
+
+    # A payer the engine cannot place; a clerk picks the invoice; next time the payer is known.
+    wayne = stack.cli("sandbox", "customer", "add", "Wayne Enterprises", "--email", "ap@wayne.example")
+    bill_1 = stack.cli("sandbox", "invoice", "add", "--customer", wayne["customer_id"], "--amount", "410.00",
+                       "--due-in-days", "15")
+    bill_2 = stack.cli("sandbox", "invoice", "add", "--customer", wayne["customer_id"], "--amount", "275.25",
+                       "--due-in-days", "40")
+    unknown = stack.cli("sandbox", "receive", "--amount", "410.00", "--payer", "GOTHAM HOLDING CO 7781")
+    review = wait_until(lambda: next((i for i in httpx.get(f"{stack.web}/api/approvals", timeout=10).json()
+                                      if i["kind"] == "payment_match"
+                                      and i["draft"]["bank_line_id"] == unknown["bank_line_id"]), None),
+                        what="the unknown payer's deposit in review")
+    corrected = httpx.post(f"{stack.web}/api/approvals/{review['workflow_id']}", headers=headers, timeout=30,
+                           json={"decision": "edit", "allocations": [{"invoice_id": bill_1["invoice_id"],
+                                                                      "amount": "410.00"}]})
+    assert corrected.status_code == 200, corrected.text
+    wait_until(lambda: lifecycle_closed(stack, bill_1["invoice_id"]), timeout=90, what="the corrected invoice closed")
+    aliases = httpx.get(f"{stack.web}/api/aliases", timeout=10).json()
+    assert {"payer_name": "GOTHAM HOLDING CO 7781", "customer_id": wayne["customer_id"]} in aliases
+    again = stack.cli("sandbox", "receive", "--amount", "275.25", "--payer", "GOTHAM HOLDING CO 7781")
+    wait_until(lambda: lifecycle_closed(stack, bill_2["invoice_id"]), timeout=90,
+               what="the next deposit from that payer applied automatically")
+    assert ledger.get_bank_line(again["bank_line_id"]).status.value == "matched"

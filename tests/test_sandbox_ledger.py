@@ -493,7 +493,8 @@ def test_body_round_trips() -> None:
     ("body", "message"),
     [
         (b"{not json", "not valid JSON"),
-        (b"\xff\xfe", "not"),
+        (b"\xff\xfe{}", "not UTF-8 text"),
+        (b"", "empty"),
         (b"[]", 'JSON object with an "events" list'),
         (b'{"event": []}', 'JSON object with an "events" list'),
         (b'{"events": {}}', '"events" must be a list'),

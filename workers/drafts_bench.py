@@ -13,6 +13,7 @@ import json
 import math
 import os
 import random
+import re
 import time
 from collections import Counter
 from datetime import date, timedelta
@@ -181,7 +182,7 @@ def run_bench(drafter: Drafter, facts: list[ReminderFacts]) -> dict[str, Any]:
         "errors": dict(errors),
         "rejections_by_kind": dict(sorted(rejections.items())),
         "fallback_reasons": dict(
-            Counter((d.fallback_reason or "").split(" (")[0][:80] for d in drafts if d.fallback_reason).most_common(5)
+            Counter(_reason_shape(d.fallback_reason) for d in drafts if d.fallback_reason).most_common(8)
         ),
         "drafts_failing_checks": failing_checks,
         "attempts": sum(d.attempts for d in drafts),
@@ -199,6 +200,13 @@ def run_bench(drafter: Drafter, facts: list[ReminderFacts]) -> dict[str, Any]:
         },
     }
     return report
+
+
+def _reason_shape(reason: str) -> str:
+    """A fallback reason with its figures blanked, so the same problem counts once."""
+    shape = re.sub(r"\d[\d.,]*", "N", reason)
+    shape = re.sub(r"\b(?:INV|SI)[-\w]*N\b|#N", "#N", shape)
+    return shape.split(" (")[0][:100]
 
 
 def _as_text(report: dict[str, Any]) -> str:

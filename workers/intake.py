@@ -7,24 +7,28 @@ workflow that already runs (which drops an event id it has seen) and never start
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from decimal import Decimal
 
 from pydantic import BaseModel
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from adapters.ledger import LedgerEvent
+from adapters.ledger import EventOperation, LedgerEvent
 from workflows import search_attributes as sa
 from workflows.calendar import LedgerClock
+from workflows.cash_application import CashApplication, CashApplicationInput, Mode, bank_line_workflow_id
 from workflows.invoice_lifecycle import InvoiceLifecycle, invoice_workflow_id
 from workflows.lifecycle_messages import LedgerEventSignal, LifecycleInput
 
 
 class LifecycleDefaults(BaseModel):
-    """Company-level settings every new invoice workflow starts with."""
+    """Company-level settings every new workflow starts with."""
 
     task_queue: str
     company_name: str
+    cash_mode: Mode = "auto"
+    cash_auto_limit: Decimal = Decimal("25000")
     how_to_pay: str = "Pay by bank transfer quoting the invoice number."
     clock: LedgerClock = LedgerClock(
         epoch_date=datetime(2020, 1, 1).date(), epoch_instant=datetime.combine(datetime(2020, 1, 1), time(0), UTC)
@@ -40,6 +44,8 @@ class Routed(BaseModel):
 
 
 async def route_event(client: Client, event: LedgerEvent, defaults: LifecycleDefaults) -> Routed:
+    if event.entity == "BankLine" and event.operation == EventOperation.CREATE:
+        return await _start_cash_application(client, event, defaults)
     if event.entity != "Invoice":
         # Payments arrive as Invoice updates too (every ledger re-announces the invoices a payment touches);
         # bank lines, customers and the rest belong to workflows of later issues.
@@ -67,6 +73,31 @@ async def route_event(client: Client, event: LedgerEvent, defaults: LifecycleDef
                 SearchAttributePair(sa.INVOICE_ID, event.entity_id),
             ]),
             static_summary=f"Invoice {event.entity_id} in {event.ledger} ({event.tenant})",
+        )
+    except WorkflowAlreadyStartedError:
+        return Routed(event_id=event.event_id, entity=event.entity, entity_id=event.entity_id,
+                      workflow_id=workflow_id, outcome="closed")
+    return Routed(event_id=event.event_id, entity=event.entity, entity_id=event.entity_id,
+                  workflow_id=workflow_id, outcome="signalled")
+
+
+async def _start_cash_application(client: Client, event: LedgerEvent, defaults: LifecycleDefaults) -> Routed:
+    workflow_id = bank_line_workflow_id(event.ledger, event.tenant, event.entity_id)
+    try:
+        await client.start_workflow(
+            CashApplication.run,
+            CashApplicationInput(ledger=event.ledger, tenant=event.tenant, bank_line_id=event.entity_id,
+                                 mode=defaults.cash_mode, auto_limit=defaults.cash_auto_limit),
+            id=workflow_id,
+            task_queue=defaults.task_queue,
+            start_signal="ledger_event",
+            start_signal_args=[
+                LedgerEventSignal(event_id=event.event_id, entity=event.entity, operation=event.operation.value,
+                                  occurred_at=event.occurred_at)
+            ],
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            search_attributes=TypedSearchAttributes([SearchAttributePair(sa.LEDGER, event.ledger)]),
+            static_summary=f"Deposit {event.entity_id} in {event.ledger} ({event.tenant}): cash application",
         )
     except WorkflowAlreadyStartedError:
         return Routed(event_id=event.event_id, entity=event.entity, entity_id=event.entity_id,

@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.cash_application import CashActivities
 from activities.ledger import LedgerActivities, ledger_key
 from activities.messaging import MessagingActivities
 from adapters.drafter import Drafter, TemplateDrafter
@@ -20,14 +21,15 @@ from adapters.ledger import LedgerPort
 from adapters.mail import Mailer, SmtpMailer
 from adapters.store import Store
 from workers.settings import Settings, read_stack
+from workflows.cash_application import CashApplication
 from workflows.invoice_lifecycle import InvoiceLifecycle
 
-WORKFLOWS: Sequence[type] = (InvoiceLifecycle,)
+WORKFLOWS: Sequence[type] = (InvoiceLifecycle, CashApplication)
 
 # Our own pure modules and the libraries they use are deterministic; passing them through keeps the
 # sandbox from re-importing them for every workflow task.
-PASSTHROUGH = ("adapters", "activities", "workflows.calendar", "workflows.dunning", "holidays", "pydantic",
-               "pydantic_core", "annotated_types", "dateutil")
+PASSTHROUGH = ("adapters", "activities", "workflows.calendar", "workflows.dunning", "workflows.approvals",
+               "holidays", "pydantic", "pydantic_core", "annotated_types", "dateutil", "rapidfuzz")
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -38,11 +40,15 @@ def activity_callables(ledgers: Mapping[str, LedgerPort], store: Store, mailer: 
                        sender: str) -> list[Any]:
     ledger_activities = LedgerActivities(ledgers)
     messaging = MessagingActivities(store, mailer, drafter, sender, ledgers)
+    cash = CashActivities(ledgers, store)
     return [
         ledger_activities.fetch_invoice,
         messaging.draft_reminder,
         messaging.send_reminder,
         messaging.record_audit,
+        cash.match_bank_line,
+        cash.apply_payment,
+        cash.learn_alias,
     ]
 
 

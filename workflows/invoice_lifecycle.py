@@ -135,7 +135,7 @@ class InvoiceLifecycle:
         self._decision = decision
         self._wake += 1
         return DecisionResult(
-            item_id=pending.item_id, decision=decision.decision, stage=self.state.stage,
+            item_id=pending.item_id, decision=decision.decision, stage=self.state.stage.value,
             message=f"{decision.decision.value} recorded for {pending.item_id}",
         )
 

@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from adapters.drafter import Draft
 from adapters.ledger import Customer, Invoice
+from workflows.approvals import Decision, DecisionKind, DecisionResult, PendingApproval
 from workflows.calendar import LedgerClock
 from workflows.dunning import DunningLadder
 
@@ -74,51 +74,6 @@ class PromiseToPaySignal(BaseModel):
     by: str = "operator"
 
 
-class DecisionKind(StrEnum):
-    APPROVE = "approve"
-    EDIT = "edit"
-    REJECT = "reject"
-    SNOOZE = "snooze"
-
-
-class Decision(BaseModel):
-    decision: DecisionKind
-    approver: str
-    # The approver's limit as the web app knows it; None when an operator signals from the Temporal CLI/UI.
-    approver_limit: Decimal | None = None
-    item_id: str | None = None  # when given, must name the item pending now (else the decision is stale)
-    text: str | None = None  # edited body
-    subject: str | None = None  # edited subject
-    reason: str | None = None
-    snooze_days: int | None = None
-
-
-class DecisionResult(BaseModel):
-    item_id: str
-    decision: DecisionKind
-    stage: Stage
-    message: str
-
-
-class PendingApproval(BaseModel):
-    item_id: str
-    kind: Literal["reminder", "invoice", "payment_match", "credit", "escalation"] = "reminder"
-    workflow_id: str
-    invoice_id: str
-    invoice_number: str
-    customer_id: str
-    customer_name: str
-    amount: Decimal
-    currency: str
-    due_date: date
-    level: int
-    reminder_number: int
-    to: str
-    draft: Draft
-    requested_at: datetime
-    why: str
-
-
 class ReminderRecord(BaseModel):
     level: int
     outcome: Literal["sent", "skipped", "rejected"]
@@ -148,3 +103,20 @@ class LifecycleState(BaseModel):
 
 
 LifecycleInput.model_rebuild()
+
+
+__all__ = [
+    "Decision",
+    "DecisionKind",
+    "DecisionResult",
+    "DisputeSignal",
+    "LedgerEventSignal",
+    "LifecycleInput",
+    "LifecycleState",
+    "PaymentAppliedSignal",
+    "PendingApproval",
+    "PromiseToPaySignal",
+    "ReminderRecord",
+    "ResolveDisputeSignal",
+    "Stage",
+]

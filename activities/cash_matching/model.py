@@ -6,6 +6,9 @@ because it is a probability, not money.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -98,6 +101,8 @@ class MatchConfig:
     max_subset_candidates: int = 40
     # Payer-name similarity (0..1) from which a name alone identifies a customer.
     name_strong: float = 0.88
+    # ... or when the amount equals, to the cent, an invoice balance that at most two open invoices share.
+    name_strong_distinct: float = 0.8
     # Similarity from which a customer is a candidate at all.
     name_candidate: float = 0.7
     # How far ahead of the runner-up the best customer must be for a name to be unambiguous.
@@ -105,5 +110,19 @@ class MatchConfig:
 
     def tolerance_cents(self, balance_cents: int) -> int:
         """Whole cents a payment may differ from `balance_cents` and still pay it; a cent of rounding always."""
-        relative = int(self.fee_tolerance_rel * balance_cents)
-        return max(1, min(int(self.fee_tolerance_abs * 100), relative))
+        numerator, denominator = self.fee_tolerance_rel.as_integer_ratio()
+        return max(1, min(int(self.fee_tolerance_abs * 100), balance_cents * numerator // denominator))
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while reading, indexing or matching a batch: each allocates tens of
+    thousands of long-lived objects without cycles, and each collection would walk all of them again.
+    Reference counting still frees everything; the previous collector state is restored."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -10,14 +10,14 @@ payer through an index of name tokens, so a payer is never compared with every c
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 LEGAL_SUFFIXES = frozenset(
     "inc incorporated llc llp lp ltd limited gmbh mbh corp corporation co company companies plc pty sa bv ag nv "
@@ -83,6 +83,12 @@ _NAME_LABEL = re.compile(r"^.*?\b(?:name|from|payer|remitter|by)\s*:\s*", re.IGN
 _MIN_PREFIX_CHARS = 10
 _PREFIX_BASE = 0.86
 _COMMON_TOKEN_SHARE = 0.02
+# token_sort_ratio (0..100) a customer needs in the batch comparison to be scored in full
+_SHORTLIST_CUTOFF = 62
+# a fuzzy score from which two names are one company written twice, whatever their tokens weigh
+_CLEARLY_SAME = 0.95
+# customers gathered from the name tokens before the batch comparison
+_MAX_CANDIDATES = 60
 
 
 @dataclass(slots=True, frozen=True)
@@ -93,9 +99,12 @@ class NormalisedName:
     core: str
     compact: str
     tokens: tuple[str, ...]
+    squeezed: str  # `full` without spaces
 
 
 def _fold(text: str) -> str:
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower().replace("ß", "ss")
 
@@ -108,7 +117,6 @@ def _token_form(token: str) -> str:
     return token
 
 
-@lru_cache(maxsize=131_072)
 def normalise_name(name: str, payer: bool = False) -> NormalisedName:
     """Case, accents, punctuation, abbreviations and legal suffixes removed; for a `payer`, bank prefixes too."""
     text = name
@@ -127,32 +135,78 @@ def normalise_name(name: str, payer: bool = False) -> NormalisedName:
     while len(core_tokens) > 1 and core_tokens[-1] in LEGAL_SUFFIXES:
         core_tokens.pop()
     core = " ".join(core_tokens)
-    return NormalisedName(full, core, core.replace(" ", ""), tuple(core_tokens))
+    return NormalisedName(full, core, core.replace(" ", ""), tuple(core_tokens), full.replace(" ", ""))
 
 
-def name_similarity(payer: NormalisedName, customer: NormalisedName) -> float:
+TokenWeight = Callable[[str], float]
+
+
+def _even_weight(token: str) -> float:
+    return 1.0
+
+
+def _token_match(token: str, others: tuple[str, ...]) -> float:
+    best = 0.0
+    for other in others:
+        if len(token) >= 2 and len(other) >= 2 and (other.startswith(token) or token.startswith(other)):
+            best = max(best, 0.95)  # one of them cut off
+        else:
+            best = max(best, fuzz.ratio(token, other) / 100)
+    return best
+
+
+def _alignment(payer: NormalisedName, customer: NormalisedName, weight: TokenWeight) -> float:
+    """Token-by-token agreement, each token weighted by how rare it is among customers: sharing `Coffee`
+    and `Corporation` says little, sharing `Cobalt` says a lot."""
+    total = matched = 0.0
+    payer_tokens = payer.tokens
+    customer_tokens = customer.tokens
+    for token in payer_tokens:
+        w = weight(token)
+        total += w
+        matched += w if token in customer_tokens else w * _token_match(token, customer_tokens)
+    for token in customer_tokens:
+        w = weight(token)
+        total += w
+        matched += w if token in payer_tokens else w * _token_match(token, payer_tokens)
+    return matched / total if total else 0.0
+
+
+def name_similarity(
+    payer: NormalisedName, customer: NormalisedName, weight: TokenWeight = _even_weight, floor: float = 0.0
+) -> float:
     """0..1; 1 for the same name after normalisation, about 0.9 and above for the same company written
-    differently or cut off, and well below 0.8 for different companies that share a word."""
+    differently or cut off, and well below 0.8 for different companies that share a word. `weight`
+    gives a token's distinctiveness (see `CustomerNameIndex`). A score that cannot reach `floor` is
+    returned as soon as that is known, unrefined."""
     if not payer.core or not customer.core:
         return 0.0
     if payer.core == customer.core or payer.compact == customer.compact:
         return 1.0
-    score = max(
-        fuzz.token_sort_ratio(payer.core, customer.core),
-        fuzz.ratio(payer.compact, customer.compact),
-        fuzz.ratio(payer.full.replace(" ", ""), customer.full.replace(" ", "")),
-    ) / 100
+    score = (
+        max(
+            fuzz.token_sort_ratio(payer.core, customer.core),
+            fuzz.ratio(payer.compact, customer.compact),
+            fuzz.ratio(payer.squeezed, customer.squeezed),
+        )
+        / 100
+    )
+    bonus = 0.0
     if len(payer.full) >= _MIN_PREFIX_CHARS and (
         customer.full.startswith(payer.full) or customer.core.startswith(payer.core)
     ):
         # a bank cut the name off: the longer the surviving part, the surer
         covered = min(1.0, len(payer.full) / max(len(customer.full), 1))
-        score = max(score, _PREFIX_BASE + (0.99 - _PREFIX_BASE) * covered)
+        bonus = _PREFIX_BASE + (0.99 - _PREFIX_BASE) * covered
     elif len(payer.tokens) >= 2 and set(payer.tokens) <= set(customer.tokens):
         # a word left out ("Acme Supplies" for "Acme Industrial Supplies")
-        covered = len(payer.core) / max(len(customer.core), 1)
-        score = max(score, 0.75 + 0.2 * covered)
-    return min(score, 1.0)
+        bonus = 0.75 + 0.2 * len(payer.core) / max(len(customer.core), 1)
+    # the middle band is where a shared common word can pass for a match: weigh the tokens there
+    if bonus < score < _CLEARLY_SAME and score >= floor and (len(payer.tokens) > 1 or len(customer.tokens) > 1):
+        aligned = _alignment(payer, customer, weight)
+        if aligned < score:
+            score = (score + aligned) / 2
+    return min(max(score, bonus), 1.0)
 
 
 @dataclass(slots=True, frozen=True)
@@ -181,13 +235,28 @@ class CustomerNameIndex:
             if len(normalised.compact) >= 4:
                 by_start[normalised.compact[:4]].add(customer_id)
         common = max(50, int(len(self._names) * _COMMON_TOKEN_SHARE))
+        count = max(len(self._names), 1)
+        self._weights = {token: 1.0 + math.log(count / len(ids)) for token, ids in by_token.items()}
+        self._rare_weight = 1.0 + math.log(count + 1)
         self._by_token = {token: tuple(ids) for token, ids in by_token.items()}
         self._by_start = {start: tuple(ids) for start, ids in by_start.items()}
         self._common = common
         self._cache: dict[str, tuple[NameCandidate, ...]] = {}
+        self._payers: dict[str, NormalisedName] = {}
 
     def __len__(self) -> int:
         return len(self._names)
+
+    def payer(self, payer_name: str) -> NormalisedName:
+        """`normalise_name(payer_name, payer=True)`, remembered: a batch scores one payer many times."""
+        normalised = self._payers.get(payer_name)
+        if normalised is None:
+            normalised = self._payers[payer_name] = normalise_name(payer_name, payer=True)
+        return normalised
+
+    def weight(self, token: str) -> float:
+        """How much a shared token says: log inverse share of customers whose name has it."""
+        return self._weights.get(token, self._rare_weight)
 
     def display_name(self, customer_id: str) -> str:
         return self._display.get(customer_id, customer_id)
@@ -196,36 +265,52 @@ class CustomerNameIndex:
         customer = self._names.get(customer_id)
         if customer is None:
             return 0.0
-        return name_similarity(normalise_name(payer_name, payer=True), customer)
+        return name_similarity(self.payer(payer_name), customer, self.weight)
 
-    def candidates(self, payer_name: str, floor: float = 0.6, limit: int = 8) -> tuple[NameCandidate, ...]:
-        """Customers whose name scores at least `floor` against `payer_name`, best first."""
-        cached = self._cache.get(payer_name)
-        if cached is not None:
-            return cached
-        payer = normalise_name(payer_name, payer=True)
-        found: set[str] = set()
-        rare_hit = False
-        for token in payer.tokens:
-            if len(token) < 3:
-                continue
-            ids = self._by_token.get(token)
-            if ids and len(ids) <= self._common:
-                found.update(ids)
-                rare_hit = True
-        if not rare_hit:
-            for token in payer.tokens:
-                ids = self._by_token.get(token)
-                if ids:
-                    found.update(ids[: self._common * 4])
-        if len(payer.compact) >= 4:
-            found.update(self._by_start.get(payer.compact[:4], ()))
+    def rank(
+        self, payer_name: str, customer_ids: Iterable[str], floor: float = 0.6, limit: int = 8
+    ) -> list[NameCandidate]:
+        """The customers among `customer_ids` whose name scores at least `floor`, best first. A batch
+        comparison in rapidfuzz picks the few worth the full score."""
+        payer = self.payer(payer_name)
+        if not payer.core:
+            return []
+        choices = {cid: self._names[cid].core for cid in customer_ids if cid in self._names}
+        if not choices:
+            return []
+        shortlisted = process.extract(
+            payer.core, choices, scorer=fuzz.token_sort_ratio, score_cutoff=_SHORTLIST_CUTOFF, limit=limit
+        )
+        keys = {key for _, _, key in shortlisted}
+        if len(payer.tokens) == 1 and len(payer.compact) >= 4:
+            # a run-together name ("ACMECORP") scores low on tokens: add those starting the same way
+            keys.update(cid for cid in self._by_start.get(payer.compact[:4], ()) if cid in choices)
         scored = []
-        for customer_id in found:
-            score = name_similarity(payer, self._names[customer_id])
+        for customer_id in keys:
+            score = name_similarity(payer, self._names[customer_id], self.weight, floor)
             if score >= floor:
                 scored.append(NameCandidate(customer_id, score))
         scored.sort(key=lambda c: (-c.score, c.customer_id))
-        result = tuple(scored[:limit])
+        return scored[:limit]
+
+    def candidates(self, payer_name: str, floor: float = 0.6, limit: int = 8) -> tuple[NameCandidate, ...]:
+        """Customers whose name scores at least `floor` against `payer_name`, best first; found through
+        the payer's name tokens (all but the commonest) and the name's first letters."""
+        cached = self._cache.get(payer_name)
+        if cached is not None:
+            return cached
+        payer = self.payer(payer_name)
+        found: set[str] = set()
+        # rarest tokens first: the brand finds the customer, "Logistics" finds forty
+        posting = sorted(
+            (ids for token in payer.tokens if len(token) >= 3 and (ids := self._by_token.get(token))), key=len
+        )
+        for ids in posting:
+            if found and (len(found) + len(ids) > _MAX_CANDIDATES or len(ids) > self._common):
+                break
+            found.update(ids[: self._common * 4])
+        if len(payer.compact) >= 4:
+            found.update(self._by_start.get(payer.compact[:4], ()))
+        result = tuple(self.rank(payer_name, found, floor, limit))
         self._cache[payer_name] = result
         return result

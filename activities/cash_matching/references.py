@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 _INVOICE_WORDS = frozenset(
     "invoice invoices inv invs invc invcs invno invnr bill bills billing facture factures factura fattura "
@@ -51,6 +50,8 @@ _TOKENS = re.compile(
 # EDI 820 remittance: RMR*IV*<invoice number>*<action code>*<amount paid>
 _RMR = re.compile(r"RMR\*IV\*([^*~\n]+)\*[A-Z]{0,2}\*(-?\d+(?:\.\d{1,2})?)", re.IGNORECASE)
 _DIGIT_RUNS = re.compile(r"\d+")
+_ANY_DIGIT = re.compile(r"\d")
+_DOTTED_PO = re.compile(r"\bp\.\s?o\.?(?=\s|#|:|\d)", re.IGNORECASE)
 _KEY_PARTS = re.compile(r"[A-Z]+|\d+")
 
 _DEDUCTION = re.compile(
@@ -74,14 +75,15 @@ _MAX_DIGITS = 12
 
 @dataclass(slots=True, frozen=True)
 class InvoiceMention:
-    """One invoice number as written. `keys` are the lookup keys to try in order (the whole number first,
-    then its parts when a `1042/1043` list was glued together); `amount_cents` is the per-invoice amount
-    of a remittance line, when one follows the number."""
+    """One invoice number as written. `keys` are the lookup keys of the whole number, tried in order;
+    `parts` are the numbers of a `1042/1043` list glued into one token, each to look up on its own when
+    the whole is no invoice number; `amount_cents` is the per-invoice amount of a remittance line."""
 
     text: str
     keys: tuple[str, ...]
     marked: bool
     amount_cents: int | None = None
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(slots=True, frozen=True)
@@ -114,13 +116,25 @@ def digits_key(text: str) -> str:
 
 
 def invoice_number_keys(invoice_number: str) -> tuple[str, ...]:
-    """Keys an open invoice is indexed under: its full key, and its digits alone (for `#1042`)."""
-    full = number_key(invoice_number)
-    digits = digits_key(invoice_number)
-    keys = [full]
-    if digits and digits != full:
-        keys.append(digits)
-    return tuple(keys)
+    """Keys an open invoice is indexed under: its full key (`number_key`), and its digits alone
+    (`digits_key`, for `#1042`). One pass, as it runs for every open invoice of the ledger."""
+    full: list[str] = []
+    digits: list[str] = []
+    previous_digit = False
+    for part in _KEY_PARTS.findall(invoice_number.upper()):
+        if part[0].isdigit():
+            run = part.lstrip("0") or "0"
+            if previous_digit:
+                full.append("-")
+            full.append(run)
+            digits.append(run)
+            previous_digit = True
+        else:
+            full.append(part)
+            previous_digit = False
+    full_key = "".join(full)
+    digit_key = "-".join(digits)
+    return (full_key, digit_key) if digit_key and digit_key != full_key else (full_key,)
 
 
 def parse_text_amount(text: str) -> int | None:
@@ -142,22 +156,30 @@ def _segment_around(text: str, start: int) -> str:
     return " ".join(text[begin:end].split())
 
 
-@lru_cache(maxsize=65_536)
 def read_reference(text: str) -> ReferenceReading:
     """Every invoice mention in `text`, the deduction reason if the payer gave one, and whether the payer
     said the payment is partial."""
     if not text or not text.strip():
         return ReferenceReading((), None, False)
+    deduction = _DEDUCTION.search(text)
+    reason = _segment_around(text, deduction.start()) if deduction else None
+    partial = bool(_PARTIAL.search(text))
+    if not _ANY_DIGIT.search(text):
+        return ReferenceReading((), reason, partial)
     mentions: list[InvoiceMention] = []
-    for match in _RMR.finditer(text):
-        number = match.group(1).strip()
-        key = number_key(number)
-        if key:
-            keys = tuple(dict.fromkeys((key, digits_key(number))))
-            mentions.append(InvoiceMention(number, keys, True, parse_text_amount(match.group(2))))
-    scan = _RMR.sub(" ", text) if mentions else text
-    # "P.O. 4455" would otherwise read as the words "P" and "O" followed by a bare number.
-    scan = re.sub(r"\bp\.\s?o\.?(?=\s|#|:|\d)", "PO ", scan, flags=re.IGNORECASE)
+    scan = text
+    if "*" in text:
+        for match in _RMR.finditer(text):
+            number = match.group(1).strip()
+            key = number_key(number)
+            if key:
+                keys = tuple(dict.fromkeys((key, digits_key(number))))
+                mentions.append(InvoiceMention(number, keys, True, parse_text_amount(match.group(2))))
+        if mentions:
+            scan = _RMR.sub(" ", text)
+    if "." in scan:
+        # "P.O. 4455" would otherwise read as the words "P" and "O" followed by a bare number.
+        scan = _DOTTED_PO.sub("PO ", scan)
 
     context: str | None = None  # "invoice" inside a list of invoice numbers, "other" after `PO`, `acct`...
     open_for_amount: int | None = None  # index in `mentions` of the mention an amount may still attach to
@@ -188,7 +210,7 @@ def read_reference(text: str) -> ReferenceReading:
             if open_for_amount is not None:
                 mention = mentions[open_for_amount]
                 mentions[open_for_amount] = InvoiceMention(
-                    mention.text, mention.keys, mention.marked, parse_text_amount(value)
+                    mention.text, mention.keys, mention.marked, parse_text_amount(value), mention.parts
                 )
             open_for_amount = None
         elif kind == "code":
@@ -199,41 +221,40 @@ def read_reference(text: str) -> ReferenceReading:
                 open_for_amount = None
                 continue
             digits = value[len(prefix) :].lstrip("-_/.#:")
-            if len(digits.replace("-", "").replace("/", "")) > _MAX_DIGITS:
+            if _longest_run(digits) > _MAX_DIGITS:
                 continue
             invoice_prefix = prefix in _INVOICE_PREFIXES or prefix in _INVOICE_WORDS
             marked = invoice_prefix or context == "invoice"
             if invoice_prefix:
                 context = "invoice"
-            keys = _keys_for(value, digits)
-            mentions.append(InvoiceMention(value, keys, marked))
+            keys = invoice_number_keys(value)
+            mentions.append(InvoiceMention(value, keys, marked, None, _parts(digits)))
             open_for_amount = len(mentions) - 1
         elif kind == "number":
             if context == "other":
                 continue
-            digit_count = len(value.replace("-", "").replace("/", ""))
+            longest = _longest_run(value)
             marked = context == "invoice"
-            if digit_count > _MAX_DIGITS or (not marked and digit_count < _MIN_UNMARKED_DIGITS):
+            if longest > _MAX_DIGITS or (not marked and longest < _MIN_UNMARKED_DIGITS):
                 open_for_amount = None
                 continue
-            mentions.append(InvoiceMention(value, _keys_for(value, value), marked))
+            mentions.append(InvoiceMention(value, invoice_number_keys(value), marked, None, _parts(value)))
             open_for_amount = len(mentions) - 1
         # dates are skipped: a date inside a list of invoices does not end the list
 
-    deduction = _DEDUCTION.search(text)
-    reason = _segment_around(text, deduction.start()) if deduction else None
-    return ReferenceReading(tuple(_unique(mentions)), reason, bool(_PARTIAL.search(text)))
+    return ReferenceReading(tuple(_unique(mentions)), reason, partial)
 
 
-def _keys_for(whole: str, digits: str) -> tuple[str, ...]:
-    keys = [number_key(whole)]
-    digit_key = digits_key(digits)
-    if digit_key and digit_key not in keys:
-        keys.append(digit_key)
-    if "-" in digit_key:
-        # `1042/1043` or `1042-1043` glued into one token: also try each part
-        keys.extend(part for part in digit_key.split("-") if len(part) >= _MIN_UNMARKED_DIGITS)
-    return tuple(keys)
+def _longest_run(text: str) -> int:
+    return max((len(run) for run in _DIGIT_RUNS.findall(text)), default=0)
+
+
+def _parts(digits: str) -> tuple[str, ...]:
+    """`1042/1043` or `1042-1043` glued into one token: each number, for when the whole is no invoice."""
+    runs = digits_key(digits).split("-")
+    if len(runs) < 2:
+        return ()
+    return tuple(run for run in runs if len(run) >= _MIN_UNMARKED_DIGITS)
 
 
 def _unique(mentions: list[InvoiceMention]) -> list[InvoiceMention]:
@@ -242,12 +263,13 @@ def _unique(mentions: list[InvoiceMention]) -> list[InvoiceMention]:
     for mention in mentions:
         if mention.keys in seen:
             kept = out[seen[mention.keys]]
-            if kept.amount_cents is None and mention.amount_cents is not None or mention.marked and not kept.marked:
+            if (kept.amount_cents is None and mention.amount_cents is not None) or (mention.marked and not kept.marked):
                 out[seen[mention.keys]] = InvoiceMention(
                     kept.text,
                     kept.keys,
                     kept.marked or mention.marked,
                     kept.amount_cents if kept.amount_cents is not None else mention.amount_cents,
+                    kept.parts,
                 )
             continue
         seen[mention.keys] = len(out)

@@ -116,7 +116,8 @@ class PromptRegistry:
             prompt = parse_prompt(path.read_text(encoding="utf-8"), path)
             if (prompt.id, prompt.version) != key:
                 raise PromptFileError(
-                    f"{path}: front-matter says {prompt.id} v{prompt.version}, the file name says {prompt_id} v{version}"
+                    f"{path}: front-matter says {prompt.id} v{prompt.version}, "
+                    f"the file name says {prompt_id} v{version}"
                 )
             self._loaded[key] = prompt
         return self._loaded[key]

@@ -32,10 +32,15 @@ from sqlmodel import Session, col, create_engine, select
 
 from adapters.ledger import (
     CENT,
+    AgingRow,
     Allocation,
     BankLine,
     BankLineStatus,
+    ChangeBatch,
+    CreditNote,
+    CreditNoteDraft,
     Customer,
+    CustomerDraft,
     Estimate,
     EstimateStatus,
     EventOperation,
@@ -53,6 +58,7 @@ from adapters.ledger import (
 from adapters.sandbox.models import (
     AllocationRow,
     BankLineRow,
+    CreditNoteRow,
     CustomerRow,
     EstimateRow,
     EventRow,
@@ -482,6 +488,98 @@ class SandboxLedger:
                 raise NotFound(f"{entity} {entity_id!r} not found in the sandbox ledger")
             session.add(NoteRow(entity=entity, entity_id=entity_id, text=text))
             self._remember(session, "add_note", idempotency_key, None)
+
+    def create_customer(self, draft: CustomerDraft, idempotency_key: str) -> Customer:
+        with self._writing() as session:
+            earlier = self._replay(session, "create_customer", idempotency_key, Customer)
+        if earlier is not None:
+            return earlier
+        customer = self.add_customer(draft.name, email=draft.email, terms_days=draft.terms_days,
+                                     currency=draft.currency)
+        with self._writing() as session:
+            self._remember(session, "create_customer", idempotency_key, customer)
+        return customer
+
+    def send_invoice(self, invoice_id: str, idempotency_key: str) -> bool:
+        """The sandbox has no mail of its own: duecourse sends invoices itself (False)."""
+        self.get_invoice(invoice_id)
+        return False
+
+    def create_credit_note(self, draft: CreditNoteDraft, idempotency_key: str) -> CreditNote:
+        with self._writing() as session:
+            earlier = self._replay(session, "create_credit_note", idempotency_key, CreditNote)
+            if earlier is not None:
+                return earlier
+            self._customer_row(session, draft.customer_id)
+            if draft.invoice_id is not None:
+                invoice = self._invoice_row(session, draft.invoice_id)
+                if invoice.customer_id != draft.customer_id:
+                    raise PermanentLedgerError(
+                        f"invoice {invoice.number} belongs to {invoice.customer_id}, not {draft.customer_id}")
+            if not draft.lines:
+                raise PermanentLedgerError("a credit note needs at least one line")
+            total = sum((_cents(line.amount, "credit line amount") for line in draft.lines), Decimal("0.00"))
+            if total <= 0:
+                raise PermanentLedgerError("a credit note must credit a positive amount")
+            serial = self._next_serial(session, CreditNoteRow)
+            row = CreditNoteRow(
+                id=f"CN-{7000 + serial}", serial=serial, number=f"CN-{1000 + serial}",
+                customer_id=draft.customer_id, invoice_id=draft.invoice_id, currency=_currency(draft.currency),
+                total=total, remaining=total, reason=draft.reason, issue_date=draft.issue_date,
+            )
+            session.add(row)
+            self._announce(session, "CreditNote", row.id, EventOperation.CREATE)
+            note = self._credit_note(row)
+            self._remember(session, "create_credit_note", idempotency_key, note)
+            return note
+
+    @staticmethod
+    def _credit_note(row: CreditNoteRow) -> CreditNote:
+        return CreditNote(id=row.id, number=row.number, customer_id=row.customer_id,
+                          total=Money(amount=row.total, currency=row.currency),
+                          remaining=Money(amount=row.remaining, currency=row.currency), status=row.status,
+                          invoice_id=row.invoice_id)
+
+    def list_credit_notes(self, customer_id: str | None = None) -> list[CreditNote]:
+        with self._reading() as session:
+            query = select(CreditNoteRow).order_by(col(CreditNoteRow.serial))
+            if customer_id is not None:
+                query = query.where(CreditNoteRow.customer_id == customer_id)
+            return [self._credit_note(row) for row in session.exec(query).all()]
+
+    def changes_since(self, cursor: str | None) -> ChangeBatch:
+        """The change feed, keyed by event sequence number (the polling backstop's cursor)."""
+        if cursor is None:
+            with self._reading() as session:
+                latest = session.exec(select(func.max(EventRow.seq))).one()
+            return ChangeBatch(events=[], cursor=str(int(latest or 0)))
+        try:
+            since = int(cursor)
+        except ValueError:
+            raise PermanentLedgerError(f"not a sandbox change cursor: {cursor!r}") from None
+        found = self.events(since_seq=since, limit=1000)
+        return ChangeBatch(events=[event for _, event in found], cursor=str(found[-1][0] if found else since))
+
+    def aging_report(self, as_of: date) -> list[AgingRow]:
+        rows: dict[str, AgingRow] = {}
+        for invoice in self.list_open_invoices():
+            if invoice.issue_date > as_of:
+                continue
+            row = rows.setdefault(invoice.customer_id, AgingRow(
+                customer_id=invoice.customer_id, customer_name=invoice.customer_name, currency=invoice.currency))
+            late = (as_of - invoice.due_date).days
+            amount = invoice.balance.amount
+            if late <= 0:
+                row.current += amount
+            elif late <= 30:
+                row.days_1_30 += amount
+            elif late <= 60:
+                row.days_31_60 += amount
+            elif late <= 90:
+                row.days_61_90 += amount
+            else:
+                row.days_91_plus += amount
+        return sorted(rows.values(), key=lambda r: r.customer_name)
 
     # --- commands: what a person does in the ledger's own UI ---------------------------------------------
 

@@ -160,6 +160,22 @@ class EstimateRow(SandboxTable, table=True):
     updated_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
 
 
+class CreditNoteRow(SandboxTable, table=True):
+    __tablename__ = "credit_notes"
+    id: str = Field(primary_key=True)  # "CN-7001"
+    serial: int = Field(unique=True)
+    number: str = Field(unique=True)  # "CN-1001"
+    customer_id: str = Field(index=True)
+    invoice_id: str | None = Field(default=None, index=True)
+    currency: str
+    total: Decimal = Field(sa_type=DecimalText)
+    remaining: Decimal = Field(sa_type=DecimalText)
+    status: str = "authorised"
+    reason: str = ""
+    issue_date: date
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+
+
 class NoteRow(SandboxTable, table=True):
     __tablename__ = "notes"
     id: int | None = Field(default=None, primary_key=True)

@@ -57,8 +57,10 @@ def event_body(events: list[LedgerEvent]) -> bytes:
 
 def parse_body(body: bytes) -> list[LedgerEvent]:
     """The events of a webhook body; ValueError naming what is wrong when it is not one."""
+    if not body.strip():
+        raise ValueError("webhook body is empty")
     try:
-        payload: Any = json.loads(body)
+        payload: Any = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise ValueError("webhook body is not UTF-8 text") from None
     except json.JSONDecodeError as error:

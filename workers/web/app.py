@@ -25,8 +25,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.sandbox.webhooks import SIGNATURE_HEADER, parse_body, verify
 from adapters.store import Approver, Store
 from workers.intake import LifecycleDefaults, route_event
+from workflows.approvals import AllocationChoice, Decision, DecisionKind, PendingApproval
 from workflows.invoice_lifecycle import InvoiceLifecycle
-from workflows.lifecycle_messages import Decision, DecisionKind, PendingApproval
 
 log = logging.getLogger("duecourse.web")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -54,6 +54,22 @@ class DecisionBody(BaseModel):
     reason: str | None = None
     item_id: str | None = None
     snooze_days: int | None = None
+    # payment matches: the invoices (and amounts) a clerk picked instead of the suggestion
+    allocations: list[AllocationChoice] | None = None
+    customer_id: str | None = None
+
+
+def parse_allocations(text: str) -> list[AllocationChoice]:
+    """A clerk's pick, one `INVOICE_ID AMOUNT` per line or separated by commas/semicolons."""
+    picks: list[AllocationChoice] = []
+    for chunk in text.replace(";", "\n").replace(",", "\n").splitlines():
+        words = chunk.split()
+        if not words:
+            continue
+        if len(words) != 2:
+            raise ValueError(f"write each allocation as 'INVOICE_ID AMOUNT', not {chunk.strip()!r}")
+        picks.append(AllocationChoice(invoice_id=words[0], amount=parse_amount(words[1])))
+    return picks
 
 
 def approval_json(item: PendingApproval) -> dict[str, Any]:
@@ -67,13 +83,14 @@ def approval_json(item: PendingApproval) -> dict[str, Any]:
         "customer_name": item.customer_name,
         "amount": str(item.amount),
         "currency": item.currency,
-        "due_date": item.due_date.isoformat(),
+        "due_date": item.due_date.isoformat() if item.due_date else None,
         "level": item.level,
         "reminder_number": item.reminder_number,
         "to": item.to,
         "why": item.why,
         "requested_at": item.requested_at.isoformat(),
-        "draft": item.draft.model_dump(mode="json"),
+        # For a reminder the draft message; for a payment match the engine's suggestion.
+        "draft": item.draft.model_dump(mode="json") if item.draft else item.suggestion,
     }
 
 
@@ -118,7 +135,7 @@ def create_app(config: WebConfig) -> FastAPI:
         decision = Decision(
             decision=DecisionKind(body.decision), approver=approver.email, approver_limit=approver.limit,
             item_id=body.item_id, text=body.text, subject=body.subject, reason=body.reason,
-            snooze_days=body.snooze_days,
+            snooze_days=body.snooze_days, allocations=body.allocations, customer_id=body.customer_id,
         )
         handle = client().get_workflow_handle(workflow_id)
         try:
@@ -226,15 +243,17 @@ def create_app(config: WebConfig) -> FastAPI:
     async def approve_from_form(
         workflow_id: str, request: Request, decision: str = Form(...), item_id: str = Form(""),
         text: str = Form(""), subject: str = Form(""), reason: str = Form(""), snooze_days: str = Form(""),
+        allocations: str = Form(""),
     ) -> Response:
         approver = form_approver(request)
         if approver is None:
             return TEMPLATES.TemplateResponse(request, "signin_needed.html", status_code=401)
         try:
             days = int(snooze_days) if snooze_days.strip() else None
+            picks = parse_allocations(allocations) if allocations.strip() else None
             body = DecisionBody.model_validate({
                 "decision": decision, "item_id": item_id or None, "text": text or None,
-                "subject": subject or None, "reason": reason or None, "snooze_days": days,
+                "subject": subject or None, "reason": reason or None, "snooze_days": days, "allocations": picks,
             })
             await deliver(workflow_id, approver, body)
         except (ValueError, ValidationError) as error:
@@ -250,6 +269,27 @@ def create_app(config: WebConfig) -> FastAPI:
             return TEMPLATES.TemplateResponse(request, "signin_needed.html", status_code=401)
         messages = [m for m in config.store.list_outbox() if m.status == "sent"]
         return TEMPLATES.TemplateResponse(request, "outbox.html", {"messages": messages, "approver": approver})
+
+    @app.get("/aliases", response_class=HTMLResponse)
+    async def aliases_page(request: Request) -> Response:
+        approver = form_approver(request)
+        if approver is None:
+            return TEMPLATES.TemplateResponse(request, "signin_needed.html", status_code=401)
+        aliases = sorted(config.store.aliases().items())
+        return TEMPLATES.TemplateResponse(request, "aliases.html", {"approver": approver, "aliases": aliases})
+
+    @app.post("/aliases/remove")
+    async def remove_alias(request: Request, payer_name: str = Form(...)) -> Response:
+        if form_approver(request) is None:
+            return TEMPLATES.TemplateResponse(request, "signin_needed.html", status_code=401)
+        config.store.remove_alias(payer_name)
+        return RedirectResponse("/aliases", status_code=303)
+
+    @app.get("/api/aliases")
+    async def list_aliases(authorization: str | None = Header(default=None)) -> JSONResponse:
+        if not config.open_reads:
+            require_approver(authorization)
+        return JSONResponse([{"payer_name": p, "customer_id": c} for p, c in sorted(config.store.aliases().items())])
 
     return app
 

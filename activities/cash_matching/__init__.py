@@ -1,0 +1,35 @@
+"""Cash application: match incoming payments to open invoices (pure computation, no Temporal, no I/O).
+
+`MatchingEngine` is built once from the open invoices and learned payer aliases and decides each payment
+`auto`, `review` or `unmatched` with allocations, a calibrated confidence and an explanation a clerk can read.
+"""
+
+from activities.cash_matching.engine import MatchingEngine, find_combination, match_payments
+from activities.cash_matching.model import (
+    Allocation,
+    Decision,
+    IncomingPayment,
+    MatchConfig,
+    MatchResult,
+    OpenInvoice,
+)
+from activities.cash_matching.names import CustomerNameIndex, name_similarity, normalise_name
+from activities.cash_matching.references import InvoiceMention, ReferenceReading, read_reference
+
+__all__ = [
+    "Allocation",
+    "CustomerNameIndex",
+    "Decision",
+    "IncomingPayment",
+    "InvoiceMention",
+    "MatchConfig",
+    "MatchResult",
+    "MatchingEngine",
+    "OpenInvoice",
+    "ReferenceReading",
+    "find_combination",
+    "match_payments",
+    "name_similarity",
+    "normalise_name",
+    "read_reference",
+]

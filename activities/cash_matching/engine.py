@@ -1,0 +1,1031 @@
+"""The cash-application matching engine: which open invoices one incoming payment pays, and how sure we are.
+
+Pure computation: no Temporal, no database. The engine is built once from the open invoices and the learned
+payer aliases; its indexes (invoice numbers, customers, amounts, customer-name tokens) give each payment a
+handful of candidates, so a batch costs about the same per payment whatever the size of the ledger.
+
+Evidence, strongest first:
+1. the reference names invoices (any of the shapes `references.read_reference` reads);
+2. the amount equals their open balance, within a fee/rounding tolerance, or a remittance line per invoice;
+3. the payer's name is the customer's (fuzzy, see `names`), or a learned alias of it;
+4. without a reference: the amount equals one open invoice of the payer's customer (the oldest due when
+   several have the same amount), or a combination of them (subset sum).
+
+Safety rules: a payment is never auto-applied when it is in another currency than the invoice, names
+another customer's invoice, is short without saying it is partial (a deduction), or pays several
+invoices none of which it names. Those go to review with the best suggestion.
+
+Balances are consumed as payments are decided, in date order then payment id, so no invoice balance is
+allocated twice within a batch; review suggestions reserve the balance they propose as well.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+
+from activities.cash_matching.model import (
+    Allocation,
+    Decision,
+    IncomingPayment,
+    MatchConfig,
+    MatchResult,
+    OpenInvoice,
+    paused_gc,
+)
+from activities.cash_matching.names import CustomerNameIndex, NameCandidate, normalise_name
+from activities.cash_matching.references import (
+    InvoiceMention,
+    ReferenceReading,
+    invoice_number_keys,
+    read_reference,
+)
+
+# Base confidence per kind of evidence, before the payer-name adjustment. They were set from the
+# benchmark (`duecourse bench match`), which prints how often each was right.
+_REF_EXACT = 0.995
+_REF_TOLERANCE = 0.99
+_REF_OVERPAID = 0.965
+_REF_PARTIAL = 0.955
+_REF_SUBSET = 0.85
+_REF_SHORT = 0.8
+_NAME_EXACT = 0.985
+_NAME_EXACT_RECURRING = 0.975
+_NAME_TOLERANCE = 0.975
+_NAME_COMBINATION = 0.8
+_NAME_SHORT = 0.65
+_NAME_OVERPAID = 0.55
+# How much an unrecognised payer name costs a reference match that agrees on the amount.
+_UNKNOWN_PAYER_PENALTY = 0.03
+_WEAK_REFERENCE_PENALTY = 0.02
+# Confidence lost per unit of name dissimilarity on a match that rests on the name.
+_NAME_SLOPE = 0.6
+# A name below `name_strong` is a hint, not an identification: only an amount that fits exactly keeps
+# the suggestion above the review floor.
+_WEAK_NAME_PENALTY = 0.1
+_WEAK_NAME_GUESS_PENALTY = 0.3
+# An exact amount shared by at most this many open invoices of the ledger is distinctive.
+_DISTINCT_AMOUNT_SHARERS = 2
+_NAME_SLOPE_DISTINCT = 0.3
+# More open invoices than this with the payment's amount: find the customer by name instead.
+_MAX_AMOUNT_HITS = 60
+_MAX_CONFIDENCE = 0.995
+
+
+def _money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    units, rest = divmod(abs(cents), 100)
+    return f"{sign}{units:,}.{rest:02d}"
+
+
+def _cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+class _Open:
+    """An invoice as the engine tracks it. `remaining` is the balance not yet auto-applied in this batch;
+    `reserved` is what review suggestions propose. A guess from amount and name only uses the `free` part
+    (remaining less reserved), so two payments are not steered to one invoice; a reference naming the
+    invoice outranks a suggestion and sees all of `remaining`."""
+
+    __slots__ = (
+        "currency",
+        "customer_id",
+        "due",
+        "invoice",
+        "issue",
+        "number",
+        "original",
+        "remaining",
+        "reserved",
+    )
+
+    def __init__(self, invoice: OpenInvoice) -> None:
+        self.invoice = invoice
+        self.number = invoice.invoice_number
+        self.customer_id = invoice.customer_id
+        self.currency = invoice.currency.upper()
+        self.original = max(0, _cents(invoice.balance))
+        self.remaining = self.original
+        self.reserved = 0
+        self.due = (invoice.due_date, invoice.issue_date, invoice.invoice_number)
+        self.issue = invoice.issue_date
+
+    @property
+    def free(self) -> int:
+        return max(0, self.remaining - self.reserved)
+
+
+@dataclass(slots=True)
+class _Proposal:
+    allocations: list[tuple[_Open, int]]
+    confidence: float
+    customer_id: str | None
+    reasons: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)
+    deduction_reason: str | None = None
+    # an amount equal to the balance of one invoice, to the cent (the strongest evidence without a reference)
+    exact: bool = False
+    # an amount paying one invoice, exactly or within tolerance
+    fits: bool = False
+
+
+class _Payer:
+    """Who paid, as far as the name tells: a learned alias, and the customers whose names are close,
+    looked up only when a decision needs them (a reference with a consistent name does not)."""
+
+    __slots__ = ("_candidates", "_floor", "_names", "_owed", "_scores", "alias_customer", "name")
+
+    def __init__(self, name: str, alias_customer: str | None, names: CustomerNameIndex, floor: float) -> None:
+        self.name = name
+        self.alias_customer = alias_customer
+        self._names = names
+        self._floor = floor
+        self._candidates: tuple[NameCandidate, ...] | None = None
+        self._scores: dict[str, float] = {}
+        self._owed: tuple[frozenset[str], tuple[NameCandidate, ...]] | None = None
+
+    def rank(self, customer_ids: frozenset[str]) -> tuple[NameCandidate, ...]:
+        """The customers among `customer_ids` (those owed the amount) whose names are close, best first."""
+        if self._owed is None or self._owed[0] != customer_ids:
+            ranked = self._names.rank(self.name, customer_ids, floor=self._floor, limit=3) if self.name.strip() else []
+            self._owed = (customer_ids, tuple(ranked))
+        return self._owed[1]
+
+    @property
+    def candidates(self) -> tuple[NameCandidate, ...]:
+        if self._candidates is None:
+            self._candidates = (
+                self._names.candidates(self.name, floor=self._floor, limit=5) if self.name.strip() else ()
+            )
+        return self._candidates
+
+    @property
+    def identified(self) -> str | None:
+        return self.alias_customer or (self.candidates[0].customer_id if self.candidates else None)
+
+    def fit(self, customer_id: str) -> float:
+        """Similarity of the payer's name to the customer's (1.0 for a learned alias)."""
+        if self.alias_customer == customer_id:
+            return 1.0
+        score = self._scores.get(customer_id)
+        if score is None:
+            score = self._names.score(self.name, customer_id) if self.name.strip() else 0.0
+            self._scores[customer_id] = score
+        return score
+
+
+def find_combination(balances: Sequence[int], target: int, tolerance: int, max_size: int) -> tuple[int, ...] | None:
+    """Indices of 2..`max_size` balances (listed oldest first) whose sum is within `tolerance` of `target`,
+    or None. Fewer invoices win, then older ones; paying the oldest invoices in order is tried first at any
+    size, because that is how customers clear a statement. Combinations of three or four must add up to the
+    cent (one cent of rounding per invoice): with a tolerance, some four of forty random balances nearly
+    always come close to any amount by chance."""
+    n = len(balances)
+    if n < 2 or target <= 0:
+        return None
+    running = 0
+    for k, balance in enumerate(balances):
+        running += balance
+        if k >= 1 and abs(running - target) <= tolerance:
+            return tuple(range(k + 1))
+        if running > target + tolerance:
+            break
+    if tolerance == 0 and max_size == 2:
+        seen: dict[int, int] = {}
+        for j, balance in enumerate(balances):
+            i = seen.get(target - balance)
+            if i is not None:
+                return (i, j)
+            seen.setdefault(balance, j)
+        return None
+    pairs = sorted((balances[i] + balances[j], i, j) for i in range(n) for j in range(i + 1, n))
+    sums = [p[0] for p in pairs]
+
+    def pairs_near(value: int, slack: int) -> list[tuple[int, int, int]]:
+        return pairs[bisect.bisect_left(sums, value - slack) : bisect.bisect_right(sums, value + slack)]
+
+    found = [(i + j, (i, j)) for _, i, j in pairs_near(target, tolerance)]
+    if found:
+        return min(found)[1]
+    if max_size >= 3:
+        slack = min(tolerance, 3)
+        triples = [
+            (i + j + k, (i, j, k)) for i in range(n) for _, j, k in pairs_near(target - balances[i], slack) if j > i
+        ]
+        if triples:
+            return min(triples)[1]
+    if max_size >= 4:
+        slack = min(tolerance, 4)
+        quads = [
+            (i + j + k + m, (i, j, k, m))
+            for s, i, j in pairs
+            if s < target
+            for _, k, m in pairs_near(target - s, slack)
+            if k > j
+        ]
+        if quads:
+            return min(quads)[1]
+    return None
+
+
+class MatchingEngine:
+    """Built once from the open invoices and the learned aliases (payer name -> customer id); then `match`
+    each payment. Not thread-safe: matching consumes invoice balances."""
+
+    def __init__(
+        self,
+        invoices: Iterable[OpenInvoice],
+        aliases: Mapping[str, str] | None = None,
+        config: MatchConfig | None = None,
+    ) -> None:
+        self.config = config or MatchConfig()
+        with paused_gc():
+            self._index(invoices, aliases or {})
+
+    def _index(self, invoices: Iterable[OpenInvoice], aliases: Mapping[str, str]) -> None:
+        # the tolerance in whole cents, without Decimal arithmetic in the hot path
+        self._fee_abs = int(self.config.fee_tolerance_abs * 100)
+        self._fee_rel = self.config.fee_tolerance_rel.as_integer_ratio()
+        self._by_key: dict[str, list[_Open]] = defaultdict(list)
+        self._by_customer: dict[str, list[_Open]] = defaultdict(list)
+        self._by_amount: dict[tuple[str, int], list[_Open]] = defaultdict(list)
+        self._by_id: dict[str, _Open] = {}
+        names: dict[str, str] = {}
+        for invoice in invoices:
+            tracked = _Open(invoice)
+            self._by_id[invoice.invoice_id] = tracked
+            for key in invoice_number_keys(invoice.invoice_number):
+                self._by_key[key].append(tracked)
+            self._by_customer[tracked.customer_id].append(tracked)
+            if tracked.remaining > 0:
+                self._by_amount[(tracked.currency, tracked.remaining)].append(tracked)
+            names.setdefault(tracked.customer_id, invoice.customer_name)
+        for customer_invoices in self._by_customer.values():
+            customer_invoices.sort(key=lambda o: o.due)
+        # sorted open amounts per currency, for "a fee was taken off one of these" look-ups
+        amounts: dict[str, set[int]] = defaultdict(set)
+        for currency, cents in self._by_amount:
+            amounts[currency].add(cents)
+        self._amounts = {currency: sorted(values) for currency, values in amounts.items()}
+        self._names = CustomerNameIndex(names.items())
+        self._aliases: dict[str, str] = {}
+        for payer_name, customer_id in aliases.items():
+            key = normalise_name(payer_name, payer=True).core
+            if key:
+                self._aliases[key] = customer_id
+
+    def _tolerance(self, cents: int) -> int:
+        """`MatchConfig.tolerance_cents` in integer arithmetic."""
+        numerator, denominator = self._fee_rel
+        return max(1, min(self._fee_abs, cents * numerator // denominator))
+
+    # ------------------------------------------------------------------ public API
+
+    def match_all(
+        self, payments: Iterable[IncomingPayment], progress: Callable[[int], None] | None = None
+    ) -> list[MatchResult]:
+        """Results in the order of `payments`; balances are consumed in date order, then payment id."""
+        listed = list(payments)
+        order = sorted(range(len(listed)), key=lambda i: (listed[i].date, listed[i].payment_id))
+        decided: list[MatchResult] = []
+        with paused_gc():
+            for done, index in enumerate(order, start=1):
+                decided.append(self.match(listed[index]))
+                if progress is not None and (done % 250 == 0 or done == len(listed)):
+                    progress(done)
+        results: list[MatchResult | None] = [None] * len(listed)
+        for index, result in zip(order, self._settle(decided), strict=True):
+            results[index] = result
+        return [r for r in results if r is not None]
+
+    def _settle(self, decided: list[MatchResult]) -> list[MatchResult]:
+        """A reference may auto-apply an invoice an earlier review only suggested: trim such suggestions so
+        that no invoice balance is allocated twice over the whole batch, suggestions included."""
+        taken: dict[str, int] = defaultdict(int)
+        for result in decided:
+            if result.decision == "auto":
+                for allocation in result.allocations:
+                    taken[allocation.invoice_id] += _cents(allocation.amount)
+        settled = []
+        for result in decided:
+            if result.decision != "review":
+                settled.append(result)
+                continue
+            kept: list[Allocation] = []
+            trimmed: list[str] = []
+            for allocation in result.allocations:
+                tracked = self._by_id[allocation.invoice_id]
+                cents = min(_cents(allocation.amount), tracked.original - taken[allocation.invoice_id])
+                if cents > 0:
+                    taken[allocation.invoice_id] += cents
+                    kept.append(Allocation(allocation.invoice_id, Decimal(cents).scaleb(-2)))
+                if cents < _cents(allocation.amount):
+                    trimmed.append(tracked.number)
+            if trimmed:
+                note = f"; {', '.join(trimmed)} since applied to another payment, suggestion reduced"
+                result = replace(result, allocations=kept, explanation=result.explanation + note)
+            settled.append(result)
+        return settled
+
+    def match(self, payment: IncomingPayment) -> MatchResult:
+        """Decide one payment and consume the invoice balances it is allocated to."""
+        amount = _cents(payment.amount)
+        currency = payment.currency.upper()
+        if amount <= 0:
+            return MatchResult(
+                payment.payment_id,
+                "unmatched",
+                0.0,
+                [],
+                f"amount {_money(amount)} is not a receipt (refunds and reversals are not applied to invoices)",
+            )
+        payer = self._payer(payment.payer_name)
+        reading = read_reference(payment.reference)
+        hits, ignored = self._resolve(reading.mentions, amount, payer) if reading.mentions else ([], [])
+        if hits:
+            proposal = self._by_reference(payment, amount, currency, payer, reading, hits)
+        else:
+            proposal = self._by_name(payment, amount, currency, payer, reading.deduction_reason, reading.partial)
+            foreign = [(t, m) for t, m in ignored if t.customer_id != proposal.customer_id]
+            if foreign and proposal.allocations:
+                tracked, mention = foreign[0]
+                owner = self._names.display_name(tracked.customer_id)
+                proposal.reasons.append(f"number {mention.text} in the reference is {tracked.number} of '{owner}'")
+                proposal.blockers.append(f"the reference may name another customer's invoice ({tracked.number})")
+        return self._decide(payment, proposal, payer)
+
+    def open_balance(self, invoice_id: str) -> Decimal:
+        """What is left of an invoice's balance after the allocations made so far (for tests and reports)."""
+        return Decimal(self._by_id[invoice_id].remaining).scaleb(-2)
+
+    # ------------------------------------------------------------------ evidence
+
+    def _payer(self, payer_name: str) -> _Payer:
+        alias = self._aliases.get(self._names.payer(payer_name).core) if payer_name and self._aliases else None
+        return _Payer(payer_name, alias, self._names, self.config.name_candidate)
+
+    def _payer_phrase(self, payer: _Payer, customer_id: str, score: float) -> str:
+        customer_name = self._names.display_name(customer_id)
+        if payer.alias_customer == customer_id:
+            return f"payer '{payer.name}' is a learned alias of '{customer_name}'"
+        if not payer.name.strip():
+            return "no payer name"
+        return f"payer '{payer.name}' ~ '{customer_name}' {score:.2f}"
+
+    def _resolve(
+        self, mentions: Sequence[InvoiceMention], amount: int, payer: _Payer
+    ) -> tuple[list[tuple[_Open, InvoiceMention, bool]], list[tuple[_Open, InvoiceMention]]]:
+        """The invoices the mentions name, each with whether the mention is trusted on its own (`strong`),
+        and the invoices of bare numbers that neither the payer nor the amount supports (`ignored`).
+        Several invoices under one key are narrowed by payer."""
+        hits: list[tuple[_Open, InvoiceMention, bool]] = []
+        ignored: list[tuple[_Open, InvoiceMention]] = []
+        seen: set[int] = set()
+        floor = self.config.name_candidate
+        for mention in mentions:
+            groups: list[tuple[list[_Open], bool]] = []
+            for key in mention.keys:
+                found = self._by_key.get(key)
+                if found:
+                    groups.append((found, any(ch.isalpha() for ch in key)))
+                    break
+            else:
+                for part in mention.parts:
+                    found = self._by_key.get(part)
+                    if found:
+                        groups.append((found, False))
+            for found, via_letters in groups:
+                if len(found) > 1:
+                    found = [o for o in found if payer.fit(o.customer_id) >= floor] or found
+                strong = mention.marked or via_letters
+                for tracked in found:
+                    if not strong:
+                        agrees = (
+                            tracked.remaining == amount
+                            or payer.fit(tracked.customer_id) >= floor
+                            or (mention.amount_cents is not None and mention.amount_cents == tracked.remaining)
+                        )
+                        if not agrees:
+                            ignored.append((tracked, mention))
+                            continue
+                    if id(tracked) not in seen:
+                        seen.add(id(tracked))
+                        hits.append((tracked, mention, strong))
+        return hits, ignored
+
+    def _by_reference(
+        self,
+        payment: IncomingPayment,
+        amount: int,
+        currency: str,
+        payer: _Payer,
+        reading: ReferenceReading,
+        hits: list[tuple[_Open, InvoiceMention, bool]],
+    ) -> _Proposal:
+        config = self.config
+        named = [tracked for tracked, _, _ in hits]
+        numbers = ", ".join(t.number for t in named)
+        reasons = [f"reference names {numbers}"]
+        blockers: list[str] = []
+        customers = list(dict.fromkeys(t.customer_id for t in named))
+        weak_only = not any(strong for _, _, strong in hits)
+        if len(customers) > 1:
+            blockers.append("the reference names invoices of several customers")
+        customer_id = customers[0]
+
+        # payer against the customer(s) the reference names
+        fit = max(payer.fit(c) for c in customers)
+        identified = payer.identified if fit < config.name_candidate else None
+        conflict = (
+            identified is not None
+            and identified not in customers
+            and (payer.alias_customer is not None or payer.candidates[0].score >= config.name_strong)
+        )
+        if conflict and identified is not None:
+            other = self._names.display_name(identified)
+            blockers.append(
+                f"{numbers} belongs to '{self._names.display_name(customer_id)}', but the payer "
+                f"'{payer.name}' is '{other}'"
+            )
+        name_adjust = 0.0
+        if fit >= config.name_strong:
+            reasons.append(self._payer_phrase(payer, customer_id, fit))
+        elif fit >= config.name_candidate:
+            reasons.append(self._payer_phrase(payer, customer_id, fit))
+            name_adjust = -0.01
+        elif not conflict:
+            name_adjust = -_UNKNOWN_PAYER_PENALTY
+            reasons.append(
+                f"payer '{payer.name}' not recognised as '{self._names.display_name(customer_id)}' ({fit:.2f})"
+                if payer.name.strip()
+                else "no payer name"
+            )
+        if weak_only:
+            name_adjust -= _WEAK_REFERENCE_PENALTY
+
+        foreign = [t for t in named if t.currency != currency]
+        if foreign:
+            blockers.append(
+                f"payment in {currency}, {', '.join(t.number for t in foreign)} in {foreign[0].currency}"
+                " (needs a currency conversion)"
+            )
+        open_named = [t for t in named if t.remaining > 0]
+        if not open_named:
+            paid = ", ".join(t.number for t in named)
+            fallback = self._by_name(payment, amount, currency, payer, reading.deduction_reason, reading.partial)
+            fallback.reasons.insert(0, f"reference names {paid}, which has no open balance left")
+            fallback.blockers.append(f"{paid} is already paid or allocated")
+            return fallback
+
+        if len(foreign) == len(named):
+            in_due_order = sorted(open_named, key=lambda o: o.due)
+            return _Proposal(
+                _fill(in_due_order, amount),
+                0.8 + name_adjust,
+                customer_id,
+                [
+                    *reasons,
+                    f"amount {_money(amount)} {currency} not compared with the balance "
+                    f"{_money(sum(t.remaining for t in open_named))} {foreign[0].currency}",
+                ],
+                blockers,
+            )
+        if conflict:
+            own = self._own_invoice_for_amount(payer, amount, currency, payment)
+            fits_named = self._single_fit(open_named, amount)
+            if own is not None and not fits_named:
+                tracked, cents = own
+                return _Proposal(
+                    [(tracked, cents)],
+                    0.75,
+                    tracked.customer_id,
+                    [*reasons, f"amount matches the payer's own {tracked.number} instead"],
+                    blockers,
+                )
+
+        proposal = self._fit_named(open_named, hits, amount, reading.deduction_reason, reading.partial, customer_id)
+        proposal.reasons[:0] = reasons
+        touched = [t.number for t in open_named if t.remaining < t.original]
+        if touched and proposal.confidence < _REF_TOLERANCE:
+            blockers.append(f"{', '.join(touched)} already received another payment in this batch")
+        proposal.blockers.extend(blockers)
+        proposal.confidence += name_adjust
+        return proposal
+
+    def _fit_named(
+        self,
+        open_named: list[_Open],
+        hits: list[tuple[_Open, InvoiceMention, bool]],
+        amount: int,
+        deduction: str | None,
+        partial: bool,
+        customer_id: str,
+    ) -> _Proposal:
+        """How `amount` pays the invoices the reference names (all with an open balance)."""
+        lines = {id(t): m.amount_cents for t, m, _ in hits if m.amount_cents is not None and t.remaining > 0}
+        if lines and len(lines) == len(open_named):
+            listed = sum(v for v in lines.values() if v is not None)
+            if abs(listed - amount) <= self._tolerance(amount):
+                return self._fit_lines(open_named, lines, amount, deduction, partial, customer_id)
+
+        total = sum(t.remaining for t in open_named)
+        tolerance = self._tolerance(total)
+        difference = amount - total
+        in_due_order = sorted(open_named, key=lambda o: o.due)
+        plural = len(open_named) > 1
+        balance_words = "their balances" if plural else "its balance"
+        if difference == 0:
+            return _Proposal(_fill(in_due_order, amount), _REF_EXACT, customer_id, [f"amount equals {balance_words}"])
+        if abs(difference) <= tolerance:
+            side = "over" if difference > 0 else "short"
+            why = "left unapplied" if difference > 0 else "bank fee or rounding within tolerance"
+            return _Proposal(
+                _fill(in_due_order, amount),
+                _REF_TOLERANCE,
+                customer_id,
+                [
+                    f"amount {_money(amount)} is {_money(abs(difference))} {side} of {balance_words} "
+                    f"{_money(total)} ({why})"
+                ],
+            )
+        if difference > 0:
+            extra = self._unnamed_combination(customer_id, open_named, difference, amount)
+            if extra is not None:
+                allocations = [(t, t.remaining) for t in in_due_order] + [(t, t.free) for t in extra]
+                return _Proposal(
+                    allocations,
+                    _REF_SUBSET,
+                    customer_id,
+                    [f"amount {_money(amount)} also covers {', '.join(t.number for t in extra)}"],
+                    ["pays invoices the reference does not name"],
+                )
+            return _Proposal(
+                [(t, t.remaining) for t in in_due_order],
+                _REF_OVERPAID,
+                customer_id,
+                [
+                    f"amount {_money(amount)} exceeds {balance_words} {_money(total)}; "
+                    f"{_money(difference)} left as unapplied credit"
+                ],
+            )
+        # short of what the reference names
+        if plural:
+            subset = find_combination(
+                [t.remaining for t in in_due_order], amount, self._tolerance(amount), len(in_due_order)
+            )
+            single = [t for t in in_due_order if abs(t.remaining - amount) <= self._tolerance(t.remaining)]
+            chosen = [in_due_order[i] for i in subset] if subset else single[:1]
+            if chosen:
+                return _Proposal(
+                    _fill(chosen, amount),
+                    _REF_SUBSET,
+                    customer_id,
+                    [f"amount {_money(amount)} pays only {', '.join(t.number for t in chosen)} of those named"],
+                    ["which of the named invoices are paid is inferred from the amount"],
+                )
+        own = None if deduction or partial else self._customer_single_fit(customer_id, amount, exclude=open_named)
+        if own is not None:
+            return _Proposal(
+                [(own, min(own.free, amount))],
+                0.7,
+                customer_id,
+                [f"amount equals the balance of {own.number}, not of the invoices named"],
+                ["the amount points at an invoice the reference does not name"],
+            )
+        short = total - amount
+        if deduction:
+            return _Proposal(
+                _fill(in_due_order, amount),
+                _REF_SHORT,
+                customer_id,
+                [f"short by {_money(short)}: deduction '{deduction}'"],
+                [f"deduction of {_money(short)} needs a decision"],
+                deduction_reason=deduction,
+            )
+        if partial:
+            return _Proposal(
+                _fill(in_due_order, amount),
+                _REF_PARTIAL,
+                customer_id,
+                [f"partial payment as the memo says; {_money(short)} stays open"],
+            )
+        return _Proposal(
+            _fill(in_due_order, amount),
+            _REF_SHORT,
+            customer_id,
+            [f"short by {_money(short)} with no reason given"],
+            [f"short payment of {_money(short)} without a reason"],
+        )
+
+    def _fit_lines(
+        self,
+        open_named: list[_Open],
+        lines: Mapping[int, int | None],
+        amount: int,
+        deduction: str | None,
+        partial: bool,
+        customer_id: str,
+    ) -> _Proposal:
+        """A remittance advice gave an amount per invoice: apply each line, capped at the balance."""
+        allocations: list[tuple[_Open, int]] = []
+        short_lines: list[str] = []
+        over = 0
+        left = amount
+        for tracked in open_named:
+            line = lines[id(tracked)] or 0
+            applied = min(line, tracked.remaining, left)
+            if applied > 0:
+                allocations.append((tracked, applied))
+                left -= applied
+            if tracked.remaining - line > self._tolerance(tracked.remaining):
+                short_lines.append(f"{tracked.number} {_money(line)} of {_money(tracked.remaining)}")
+            elif line > tracked.remaining:
+                over += line - tracked.remaining
+        reasons = ["remittance lists an amount per invoice"]
+        blockers: list[str] = []
+        confidence = _REF_EXACT
+        reason: str | None = None
+        if short_lines:
+            reasons.append("short lines: " + "; ".join(short_lines))
+            if deduction or not partial:
+                blockers.append("remittance pays less than the balance" + (f": '{deduction}'" if deduction else ""))
+                confidence = _REF_SHORT
+                reason = deduction
+            else:
+                confidence = _REF_PARTIAL
+        else:
+            reasons.append("each line equals the invoice balance")
+        if over:
+            reasons.append(f"{_money(over)} above the balances left as unapplied credit")
+            confidence = min(confidence, _REF_OVERPAID)
+        return _Proposal(allocations, confidence, customer_id, reasons, blockers, deduction_reason=reason)
+
+    def _open_for(self, customer_id: str, currency: str, payment: IncomingPayment | None) -> list[_Open]:
+        """Open invoices a guess may pick: free balance, the payment's currency, issued by the payment date
+        (when known), and not already cleared within tolerance."""
+        on_or_before = payment.date if payment is not None else date.max
+        return [
+            t
+            for t in self._by_customer.get(customer_id, ())
+            if t.remaining > t.reserved
+            and t.currency == currency
+            and t.issue <= on_or_before
+            # cents left by a payment within tolerance are a write-off, not a debt
+            and not (t.remaining < t.original and t.remaining <= self._tolerance(t.original))
+        ]
+
+    def _single_fit(self, invoices: Sequence[_Open], amount: int) -> bool:
+        total = sum(t.remaining for t in invoices)
+        return abs(total - amount) <= self._tolerance(total)
+
+    def _customer_single_fit(self, customer_id: str, amount: int, exclude: Sequence[_Open]) -> _Open | None:
+        skip = {id(t) for t in exclude}
+        for tracked in self._open_for(customer_id, exclude[0].currency, None):
+            if id(tracked) not in skip and tracked.free == amount:
+                return tracked
+        return None
+
+    def _own_invoice_for_amount(
+        self, payer: _Payer, amount: int, currency: str, payment: IncomingPayment
+    ) -> tuple[_Open, int] | None:
+        identified = payer.identified
+        if identified is None:
+            return None
+        for tracked in self._open_for(identified, currency, payment):
+            if abs(tracked.free - amount) <= self._tolerance(tracked.free):
+                return tracked, min(tracked.free, amount)
+        return None
+
+    def _unnamed_combination(
+        self, customer_id: str, named: Sequence[_Open], surplus: int, amount: int
+    ) -> list[_Open] | None:
+        """Open invoices of the customer, not named, whose balances make up `surplus` exactly."""
+        skip = {id(t) for t in named}
+        others = [t for t in self._open_for(customer_id, named[0].currency, None) if id(t) not in skip]
+        others = others[: self.config.max_subset_candidates]
+        # to the cent: with a tolerance, some small invoices of a big account nearly always add up by chance
+        for tracked in others:
+            if tracked.free == surplus:
+                return [tracked]
+        found = find_combination([t.free for t in others], surplus, 0, 3)
+        return [others[i] for i in found] if found else None
+
+    def _by_name(
+        self,
+        payment: IncomingPayment,
+        amount: int,
+        currency: str,
+        payer: _Payer,
+        deduction: str | None,
+        partial: bool,
+    ) -> _Proposal:
+        """No usable reference: the payer's customer(s), and their open invoices the amount fits.
+
+        Customers owed this very amount (or within the fee tolerance of it) come from the amount index and
+        are ranked by name; a single-invoice match can only come from them. Only when none of them fits are
+        the payer's name candidates asked for a weaker guess (a combination, a short or an overpayment)."""
+        config = self.config
+        scores: dict[str, float] = {}
+        if payer.alias_customer:
+            scores[payer.alias_customer] = 1.0
+        # a price hundreds of invoices share (a subscription) says nothing about who paid: ask the name
+        hits: dict[str, list[_Open]] = defaultdict(list)
+        for tracked in self._amount_hits(currency, amount, _MAX_AMOUNT_HITS):
+            hits[tracked.customer_id].append(tracked)
+        owed = frozenset(hits)
+        if owed:
+            for candidate in payer.rank(owed):
+                scores.setdefault(candidate.customer_id, candidate.score)
+        # An amount few open invoices share is itself evidence; a common one (a subscription price) is not,
+        # and then the name has to carry the identification.
+        distinctive = len(self._by_amount.get((currency, amount), ())) <= _DISTINCT_AMOUNT_SHARERS
+        proposals = self._customer_proposals(
+            payment, amount, currency, payer, scores, distinctive, deduction, partial, hits
+        )
+        if not any(p.fits for p in proposals):
+            guesses = {c.customer_id: c.score for c in payer.candidates[:5] if c.customer_id not in scores}
+            scores.update(guesses)
+            proposals += self._customer_proposals(
+                payment, amount, currency, payer, guesses, distinctive, deduction, partial, hits
+            )
+        if not scores:
+            reason = (
+                "no invoice number in the reference"
+                if not payment.reference.strip()
+                else "reference names no open invoice"
+            )
+            who = f"payer '{payer.name}' matches no customer" if payer.name.strip() else "no payer name"
+            same = len(self._by_amount.get((currency, amount), ()))
+            tail = f"; {same} open invoice(s) of other customers have this amount" if same else ""
+            return _Proposal([], 0.0, None, [f"{reason}; {who}{tail}"])
+        if not proposals:
+            best_id = max(scores, key=lambda c: scores[c])
+            return _Proposal(
+                [],
+                0.2,
+                best_id,
+                [
+                    self._payer_phrase(payer, best_id, scores[best_id]),
+                    "no open invoice in this currency fits the amount",
+                ],
+            )
+        proposals.sort(key=lambda p: -p.confidence)
+        best = proposals[0]
+        if not payment.reference.strip():
+            best.reasons.insert(0, "no reference")
+        if len(proposals) > 1:
+            runner_up = proposals[1]
+            if runner_up.confidence >= best.confidence - config.name_margin:
+                best.blockers.append(f"'{self._names.display_name(runner_up.customer_id or '')}' fits almost as well")
+                best.confidence -= 0.2
+        return best
+
+    def _customer_proposals(
+        self,
+        payment: IncomingPayment,
+        amount: int,
+        currency: str,
+        payer: _Payer,
+        scores: Mapping[str, float],
+        distinctive: bool,
+        deduction: str | None,
+        partial: bool,
+        hits: Mapping[str, Sequence[_Open]],
+    ) -> list[_Proposal]:
+        config = self.config
+        proposals: list[_Proposal] = []
+        for customer_id, score in scores.items():
+            identified = score >= config.name_strong
+            proposal = self._fit_customer(
+                payment, customer_id, amount, currency, deduction, partial, identified, hits.get(customer_id)
+            )
+            if proposal is None:
+                continue
+            slope = _NAME_SLOPE_DISTINCT if proposal.exact and distinctive else _NAME_SLOPE
+            proposal.confidence -= slope * (1.0 - score)
+            proposal.reasons.insert(0, self._payer_phrase(payer, customer_id, score))
+            strong_enough = config.name_strong_distinct if proposal.exact and distinctive else config.name_strong
+            if score < strong_enough:
+                proposal.blockers.append("payer name is not a confident match")
+                proposal.confidence -= _WEAK_NAME_PENALTY if proposal.exact else _WEAK_NAME_GUESS_PENALTY
+            proposals.append(proposal)
+        return proposals
+
+    def _amount_hits(self, currency: str, amount: int, limit: int) -> list[_Open]:
+        """Open invoices whose remaining balance is this amount, or within the fee tolerance of it; none
+        when more than `limit` are."""
+        hits = list(self._by_amount.get((currency, amount), ()))
+        amounts = self._amounts.get(currency)
+        if amounts and len(hits) <= limit:
+            tolerance = self._tolerance(amount)
+            start = bisect.bisect_left(amounts, amount - tolerance)
+            stop = bisect.bisect_right(amounts, amount + tolerance)
+            for cents in amounts[start:stop]:
+                if cents != amount:
+                    hits.extend(self._by_amount.get((currency, cents), ()))
+        return hits if len(hits) <= limit else []
+
+    def _reindex(self, tracked: _Open, before: int) -> None:
+        """Keep the amount index on remaining balances as payments are applied."""
+        same = self._by_amount.get((tracked.currency, before))
+        if same is not None and tracked in same:
+            same.remove(tracked)
+        if tracked.remaining > 0:
+            key = (tracked.currency, tracked.remaining)
+            if not self._by_amount.get(key):
+                amounts = self._amounts.setdefault(tracked.currency, [])
+                position = bisect.bisect_left(amounts, tracked.remaining)
+                if position == len(amounts) or amounts[position] != tracked.remaining:
+                    amounts.insert(position, tracked.remaining)
+            self._by_amount[key].append(tracked)
+
+    def _fit_customer(
+        self,
+        payment: IncomingPayment,
+        customer_id: str,
+        amount: int,
+        currency: str,
+        deduction: str | None,
+        partial: bool,
+        identified: bool = True,
+        hits: Sequence[_Open] | None = None,
+    ) -> _Proposal | None:
+        """The best way `amount` pays open invoices of one customer. Unless the name `identified` the
+        customer, only a single-invoice fit is worth suggesting: a combination, a short or an
+        overpayment guessed for a half-recognised name would be a guess on a guess. `hits` are the
+        customer's invoices the amount index found; an exact fit among them spares reading all the
+        customer's invoices (a big account has hundreds)."""
+        config = self.config
+        if hits:
+            on = payment.date
+            usable = [t for t in hits if t.currency == currency and t.issue <= on and t.remaining > t.reserved]
+            exact = sorted((t for t in usable if t.free == amount), key=lambda t: t.due)
+            if (
+                not exact
+                and not identified
+                and not any(abs(t.free - amount) <= self._tolerance(t.free) for t in usable)
+            ):
+                return None
+        elif not identified:
+            return None
+        else:
+            exact = []
+        candidates = [] if exact else self._open_for(customer_id, currency, payment)
+        if not exact and not candidates:
+            return None
+        if not exact:
+            exact = [t for t in candidates if t.free == amount]
+        if exact:
+            chosen = exact[0]
+            if len(exact) > 1:
+                return _Proposal(
+                    [(chosen, amount)],
+                    _NAME_EXACT_RECURRING,
+                    customer_id,
+                    [f"amount equals the balance of {len(exact)} invoices; oldest due first: {chosen.number}"],
+                    exact=True,
+                    fits=True,
+                )
+            return _Proposal(
+                [(chosen, amount)],
+                _NAME_EXACT,
+                customer_id,
+                [f"amount equals the balance of {chosen.number}"],
+                exact=True,
+                fits=True,
+            )
+        near = [t for t in candidates if abs(t.free - amount) <= self._tolerance(t.free)]
+        pool = candidates[: config.max_subset_candidates]
+        if near and find_combination([t.free for t in pool], amount, 0, config.max_subset_size):
+            near = []  # an exact combination is likelier than a fee off one invoice that happens to be close
+        if near:
+            chosen = min(near, key=lambda t: (abs(t.free - amount), t.due))
+            difference = amount - chosen.free
+            side = "over" if difference > 0 else "short"
+            return _Proposal(
+                [(chosen, min(amount, chosen.free))],
+                _NAME_TOLERANCE,
+                customer_id,
+                [
+                    f"amount is {_money(abs(difference))} {side} of the balance of {chosen.number} "
+                    f"{_money(chosen.free)} (within tolerance)"
+                ],
+                fits=True,
+            )
+        if not identified:
+            return None
+        combination = find_combination([t.free for t in pool], amount, self._tolerance(amount), config.max_subset_size)
+        if combination:
+            chosen_list = [pool[i] for i in combination]
+            return _Proposal(
+                _fill(chosen_list, amount, free=True),
+                _NAME_COMBINATION,
+                customer_id,
+                [f"amount equals the sum of {', '.join(t.number for t in chosen_list)}"],
+                ["several invoices found by amount alone, none named in the reference"],
+            )
+        larger = [t for t in candidates if t.free > amount]
+        if larger:
+            chosen = larger[0]
+            short = chosen.free - amount
+            if deduction:
+                why = f"short by {_money(short)} of {chosen.number}: deduction '{deduction}'"
+            elif partial:
+                why = f"partial payment towards the oldest open invoice {chosen.number}"
+            else:
+                why = f"less than any open balance; {_money(short)} short of the oldest, {chosen.number}"
+            return _Proposal(
+                [(chosen, amount)],
+                _NAME_SHORT,
+                customer_id,
+                [why],
+                ["part-payment of an invoice the reference does not name"],
+                deduction_reason=deduction,
+            )
+        allocations = _fill(candidates, amount, free=True)
+        paid = sum(c for _, c in allocations)
+        return _Proposal(
+            allocations,
+            _NAME_OVERPAID,
+            customer_id,
+            [f"amount exceeds every open balance; oldest invoices first, {_money(amount - paid)} unapplied"],
+            ["overpayment without a reference"],
+        )
+
+    # ------------------------------------------------------------------ decision
+
+    def _decide(self, payment: IncomingPayment, proposal: _Proposal, payer: _Payer) -> MatchResult:
+        config = self.config
+        confidence = max(0.0, min(_MAX_CONFIDENCE, proposal.confidence))
+        currency = payment.currency.upper()
+        if any(t.currency != currency for t, _ in proposal.allocations):
+            if not any("currency" in b for b in proposal.blockers):
+                proposal.blockers.append("invoice in another currency")
+        decision: Decision
+        if not proposal.allocations or confidence < config.review_floor:
+            decision = "unmatched"
+            allocations: list[tuple[_Open, int]] = []
+        elif proposal.blockers or confidence < config.auto_threshold:
+            decision = "review"
+            allocations = proposal.allocations
+            confidence = min(confidence, max(config.review_floor, config.auto_threshold - 0.01))
+        else:
+            decision = "auto"
+            allocations = proposal.allocations
+        applied: list[Allocation] = []
+        left = _cents(payment.amount)
+        for tracked, cents in allocations:
+            cents = min(cents, tracked.remaining, left)
+            if cents <= 0:
+                continue
+            if decision == "auto":
+                before = tracked.remaining
+                tracked.remaining -= cents
+                self._reindex(tracked, before)
+            else:
+                tracked.reserved += cents
+            left -= cents
+            applied.append(Allocation(tracked.invoice.invoice_id, Decimal(cents).scaleb(-2)))
+        parts = list(proposal.reasons)
+        if decision == "review":
+            parts.append("review: " + "; ".join(proposal.blockers or ["confidence below the auto threshold"]))
+        elif decision == "auto" and left > 0:
+            parts.append(f"{_money(left)} unapplied credit")
+        return MatchResult(
+            payment_id=payment.payment_id,
+            decision=decision,
+            confidence=round(confidence, 4),
+            allocations=applied,
+            explanation="; ".join(p for p in parts if p),
+            customer_id=proposal.customer_id,
+            deduction_reason=proposal.deduction_reason,
+        )
+
+
+def _fill(invoices: Sequence[_Open], amount: int, free: bool = False) -> list[tuple[_Open, int]]:
+    """Allocate `amount` over `invoices` in the given order, each up to its remaining (or free) balance."""
+    allocations = []
+    left = amount
+    for tracked in invoices:
+        if left <= 0:
+            break
+        cents = min(tracked.free if free else tracked.remaining, left)
+        if cents > 0:
+            allocations.append((tracked, cents))
+            left -= cents
+    return allocations
+
+
+def match_payments(
+    payments: Iterable[IncomingPayment],
+    invoices: Iterable[OpenInvoice],
+    aliases: Mapping[str, str] | None = None,
+    config: MatchConfig | None = None,
+) -> list[MatchResult]:
+    """Match a batch in one call: results in the order of `payments`."""
+    return MatchingEngine(invoices, aliases or {}, config or MatchConfig()).match_all(payments)

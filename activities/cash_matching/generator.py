@@ -1,0 +1,667 @@
+"""A seeded, labelled cash-application data set: customers, open invoices, and bank payments with the truth.
+
+Every payment carries a `noise_kind` (what makes it hard), the allocations a careful clerk would make
+(`truth`; empty for a payer who is no customer), and `safe_to_auto`: whether the safety rules allow the
+payment to be applied without a human at all. The generator follows the same conventions the ledger
+would: with no reference, equal balances are paid oldest due first; a fee within tolerance is the
+payment amount applied to the invoice; an overpayment applies the balance and leaves the rest unapplied.
+
+Payments are planned in date order (then payment id) and each consumes the invoices it pays, so no
+invoice is paid twice within the batch, as in the engine.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from activities.cash_matching.model import Allocation, IncomingPayment, MatchConfig, OpenInvoice
+from activities.cash_matching.names import normalise_name
+
+# share of each noise kind among the payments
+NOISE_KINDS: dict[str, float] = {
+    "reference": 16,
+    "bank_memo": 8,
+    "reference_list": 6,
+    "remittance": 5,
+    "no_reference": 10,
+    "name_variant": 10,
+    "fee": 6,
+    "rounding": 3,
+    "recurring": 6,
+    "partial": 3,
+    "overpayment": 3,
+    "alias": 4,
+    "multi_no_reference": 4,
+    "short_deduction": 5,
+    "other_customer_reference": 3,
+    "foreign_currency": 3,
+    "stranger": 5,
+}
+# kinds whose truth the safety rules allow to be applied automatically
+SAFE_KINDS = frozenset(
+    {
+        "reference",
+        "bank_memo",
+        "reference_list",
+        "remittance",
+        "no_reference",
+        "name_variant",
+        "fee",
+        "rounding",
+        "recurring",
+        "partial",
+        "overpayment",
+        "alias",
+    }
+)
+
+_BRANDS = (
+    "Acme Globex Initech Vandelay Zenith Apex Nimbus Umbrella Stark Wayne Wonka Soylent Cyberdyne Tyrell Hooli "
+    "Pied Piper Dunder Sterling Cooper Oscorp Gringotts Monarch Aperture Vortex Quantum Summit Pinnacle "
+    "Horizon Evergreen Silverline Bluewater Redwood Ironclad Copperfield Goldleaf Blackstone Whitehall Greenfield "
+    "Brightwater Clearview Crestwood Fairmont Highland Lakeside Meadowbrook Northgate Oakridge Parkside "
+    "Riverside Southport Westbrook Eastwind Harbor Beacon Lighthouse Anchor Compass Keystone Cornerstone "
+    "Milestone Landmark Frontier Pioneer Voyager Atlas Titan Orion Phoenix Falcon Eagle Hawk Condor Raven "
+    "Sparrow Kestrel Osprey Pelican Heron Anderson Baker Carter Dawson Ellis Fletcher Garrison Hamilton "
+    "Irving Jensen Kowalski Lindqvist Morrison Nakamura Okafor Patel Quinn Ramirez Schneider Thompson Underwood "
+    "Valdez Whitaker Yamamoto Zimmerman Müller Dubois García Rossi Novak Søndergaard Łukasz Ødegaard Ferreira "
+    "Kaufmann Lefèvre Bianchi Costa Nilsson Virtanen Kovač Horváth Dvořák O'Brien McAllister FitzGerald "
+    "D'Angelo St. Clair Van der Berg De Vries Al-Farsi Chen Wong Kim Singh Gupta Sato Tanaka Pacific Atlantic "
+    "Northern Southern Western Eastern Central Coastal Alpine Prairie Desert Tundra Cascade Sierra Granite "
+    "Marble Slate Cobalt Indigo Crimson Amber Ivory Onyx Jade Ruby Sapphire Emerald Topaz Opal Meridian Zephyr "
+    "Aurora Solstice Equinox Helix Vertex Matrix Nexus Vector Axiom Catalyst Fusion Synergy Momentum Velocity "
+    "Kinetic Dynamo Sentinel Guardian Paragon Sovereign Regal Imperial Royal Crown Liberty Heritage Legacy "
+    "Tradition Premier Prime Elite Select Precision Integrity Trinity Unity Harmony Serenity Tranquil Bramble "
+    "Thistle Juniper Willow Aspen Birch Maple Cedar Spruce Hemlock Sequoia Magnolia Lotus Orchid"
+).split()
+_TWO_WORD_BRANDS = ("Pied Piper", "St. Clair", "Van der Berg", "De Vries", "Blue River", "Red Rock", "Silver Lake")
+_STRANGER_BRANDS = (
+    "Quokka Wombat Narwhal Axolotl Pangolin Okapi Tapir Capybara Manatee Platypus Lemur Meerkat Ocelot Caracal "
+    "Serval Margay Dingo Kiwi Kakapo Tuatara Gecko Iguana Marmot Vole Shrew Dormouse Ermine Sable Mink Otter "
+    "Badger Wolverine Lynx Puma Jaguar Cheetah Leopard Hyena Jackal Coyote"
+).split()
+_ALIAS_BRANDS = (
+    "Albatross Bison Chinchilla Dugong Echidna Fennec Gazelle Hartebeest Ibex Jerboa Kinkajou Loris Mongoose "
+    "Numbat Oryx Pika Quoll Roadrunner Saiga Tamarin Uakari Vicuna Wallaby Xerus Yak Zorilla"
+).split()
+_INDUSTRIES = (
+    "Logistics|Foods|Supplies|Industrial Supplies|Manufacturing|Technologies|Consulting|Partners|Holdings|"
+    "Services|Construction|Engineering|Systems|Solutions|Trading|Distribution|Pharmaceuticals|Medical|Dental|"
+    "Bakery|Brewing|Textiles|Furniture|Electric|Plumbing|Roofing|Marketing|Media|Labs|Software|Robotics|"
+    "Analytics|Outfitters|Motors|Farms|Design|Interiors|Printing|Packaging|Chemicals|Metals|Plastics|Energy|"
+    "Solar|Water|Freight|Transport|Travel|Hospitality|Catering|Realty|Properties|Capital|Insurance|Security|"
+    "Staffing|Education|Health|Fitness|Apparel|Footwear|Jewelry|Optics|Aerospace|Marine|Agriculture|Seeds|"
+    "Coffee|Tea|Wines|Spirits|Dairy|Produce|Seafood|International Trading|Building Products|Office Supply"
+).split("|")
+_SUFFIXES = {
+    "USD": ("Inc", "Inc.", "LLC", "Corp", "Corporation", "Co.", "Company", "", "Incorporated", "L.L.C."),
+    "EUR": ("GmbH", "AG", "B.V.", "S.A.", "SRL", "SARL", "S.p.A.", "Oy", "AB", "N.V."),
+    "GBP": ("Ltd", "Limited", "PLC", "LLP", "Ltd."),
+}
+_FIRST_NAMES = (
+    "John Maria James Linda Robert Patricia Michael Barbara William Elizabeth David Jennifer Richard Susan "
+    "Joseph Jessica Thomas Sarah Charles Karen Ahmed Fatima Wei Mei Hiroshi Yuki Carlos Sofia Lars Ingrid"
+).split()
+_LAST_NAMES = (
+    "Smith Johnson Williams Brown Jones Miller Davis Wilson Taylor Clark Lewis Walker Hall Allen Young King "
+    "Wright Scott Green Adams Nelson Hill Campbell Mitchell Roberts Turner Phillips Parker Evans Edwards"
+).split()
+_ABBREVIATE = {
+    "international": "INTL",
+    "manufacturing": "MFG",
+    "services": "SVCS",
+    "technologies": "TECH",
+    "associates": "ASSOC",
+    "brothers": "BROS",
+    "holdings": "HLDGS",
+    "industrial": "IND",
+    "distribution": "DIST",
+    "engineering": "ENG",
+    "construction": "CONSTR",
+    "and": "&",
+    "&": "AND",
+}
+_DEDUCTIONS = (
+    "less {x} damaged goods",
+    "deduction {x} promo allowance",
+    "short paid {x} - pricing dispute",
+    "net of {x} early payment discount",
+    "less {x} returned items",
+    "chargeback {x} late delivery",
+    "withholding tax {x}",
+    "less credit memo {x}",
+)
+_PARTIAL_WORDS = (
+    "partial payment",
+    "installment 1 of 3",
+    "part payment",
+    "on account, balance to follow",
+    "instalment",
+)
+_GENERIC_MEMOS = ("", "", "", "PAYMENT", "THANK YOU", "ACH PAYMENT", "ONLINE PAYMENT", "BILL PAY", "SUPPLIER PAYMENT")
+_STRANGER_MEMOS = ("", "REFUND", "INTEREST", "TRANSFER", "SALARY", "RENT MARCH", "DEPOSIT", "CASH DEPOSIT")
+_CURRENCY_RATES = {
+    ("USD", "EUR"): 0.92,
+    ("USD", "GBP"): 0.79,
+    ("EUR", "USD"): 1.09,
+    ("EUR", "GBP"): 0.86,
+    ("GBP", "USD"): 1.27,
+    ("GBP", "EUR"): 1.17,
+}
+
+
+@dataclass(slots=True, frozen=True)
+class LabelledPayment:
+    payment: IncomingPayment
+    noise_kind: str
+    truth: tuple[Allocation, ...]
+    safe_to_auto: bool
+
+
+@dataclass(slots=True, frozen=True)
+class LabelledDataset:
+    invoices: list[OpenInvoice]
+    payments: list[LabelledPayment]
+    aliases: dict[str, str]
+    seed: int
+
+
+@dataclass(slots=True)
+class _Customer:
+    customer_id: str
+    name: str
+    currency: str
+    recurring_cents: int | None
+    alias: str | None
+    invoices: list[OpenInvoice]
+
+
+def _cents(amount: Decimal) -> int:
+    return int(amount * 100)
+
+
+def _decimal(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
+def _money(cents: int, thousands: bool = True) -> str:
+    return f"{cents / 100:,.2f}" if thousands else f"{cents // 100}.{cents % 100:02d}"
+
+
+class _Builder:
+    def __init__(self, seed: int, invoice_count: int, as_of: date) -> None:
+        self.rng = random.Random(seed)
+        self.as_of = as_of
+        self.invoice_count = invoice_count
+        self.customers: list[_Customer] = []
+        self.invoices: list[OpenInvoice] = []
+        self.aliases: dict[str, str] = {}
+        self.alias_keys: set[str] = set()
+        self.available: dict[str, list[OpenInvoice]] = {}
+        self.window_days = 20
+
+    # ---------------------------------------------------------------- customers and invoices
+
+    def customer_name(self, currency: str, taken: set[str]) -> str:
+        rng = self.rng
+        while True:
+            brand = rng.choice(_TWO_WORD_BRANDS) if rng.random() < 0.05 else rng.choice(_BRANDS)
+            industry = rng.choice(_INDUSTRIES)
+            suffix = rng.choice(_SUFFIXES[currency])
+            shape = rng.random()
+            if shape < 0.62:
+                name = f"{brand} {industry} {suffix}"
+            elif shape < 0.72:
+                name = f"{brand} & {rng.choice(_BRANDS)} {suffix}"
+            elif shape < 0.85:
+                name = f"{brand} {rng.choice(_BRANDS)} {industry} {suffix}"
+            elif shape < 0.9:
+                name = f"{brand} & Sons {suffix}"
+            elif shape < 0.95:
+                name = f"The {brand} {industry} Company"
+            else:
+                name = f"{brand} International {industry} {suffix}"
+            name = " ".join(name.split())
+            key = normalise_name(name).core
+            if key not in taken:
+                taken.add(key)
+                return name
+
+    def build_ledger(self) -> None:
+        rng = self.rng
+        customer_count = max(8, self.invoice_count // 15)
+        taken: set[str] = set()
+        for n in range(customer_count):
+            currency = rng.choices(("USD", "EUR", "GBP"), (80, 12, 8))[0]
+            recurring = (
+                rng.choice((9900, 24900, 49900, 50000, 75000, 120000, 19900, 150000)) if rng.random() < 0.18 else None
+            )
+            customer = _Customer(f"C{n + 1:05d}", self.customer_name(currency, taken), currency, recurring, None, [])
+            if rng.random() < 0.08:
+                customer.alias = self.alias_name(customer)
+                self.aliases[customer.alias] = customer.customer_id
+            self.customers.append(customer)
+        # a few big accounts hold many open invoices, most hold a handful
+        weights = [rng.paretovariate(1.6) for _ in self.customers]
+        owners = rng.choices(self.customers, weights, k=self.invoice_count)
+        number = 100_000
+        for customer in owners:
+            number += 1
+            issue = self.as_of - timedelta(days=rng.randint(1, 180))
+            terms = rng.choice((14, 30, 30, 30, 45, 60))
+            if customer.recurring_cents is not None and rng.random() < 0.8:
+                total = customer.recurring_cents
+            elif rng.random() < 0.2:
+                total = rng.choice((50, 100, 250, 500, 1000)) * rng.randint(1, 20) * 100
+            else:
+                total = max(500, int(rng.lognormvariate(7.0, 1.1) * 100))
+            balance = total
+            if rng.random() < 0.08 and total > 2000:
+                balance = total - rng.randint(1, total // 100) * 50
+            invoice = OpenInvoice(
+                invoice_id=f"inv_{number - 100_000:06d}",
+                invoice_number=f"INV-{number}",
+                customer_id=customer.customer_id,
+                customer_name=customer.name,
+                currency=customer.currency,
+                total=_decimal(total),
+                balance=_decimal(balance),
+                issue_date=issue,
+                due_date=issue + timedelta(days=terms),
+            )
+            customer.invoices.append(invoice)
+            self.invoices.append(invoice)
+        for customer in self.customers:
+            customer.invoices.sort(key=lambda i: (i.due_date, i.issue_date, i.invoice_number))
+            self.available[customer.customer_id] = list(customer.invoices)
+
+    def alias_name(self, customer: _Customer) -> str:
+        """A parent company, an owner or a treasury vehicle that pays for the customer; never a stranger's
+        name and never another customer's alias."""
+        rng = self.rng
+        while True:
+            shape = rng.random()
+            if shape < 0.4:
+                holding = rng.choice(("Holdings", "Group", "Treasury Services"))
+                name = f"{rng.choice(_ALIAS_BRANDS)} {holding} {rng.choice(_SUFFIXES[customer.currency])}".strip()
+            elif shape < 0.7:
+                name = f"{rng.choice(_FIRST_NAMES)} {rng.choice('ABCDEFGHJKLMNPRSTW')}. {rng.choice(_LAST_NAMES)}"
+            else:
+                name = f"{rng.choice(_ALIAS_BRANDS)} {rng.choice(_ALIAS_BRANDS)} Partners"
+            key = normalise_name(name, payer=True).core
+            if key not in self.alias_keys:
+                self.alias_keys.add(key)
+                return name
+
+    # ---------------------------------------------------------------- texts
+
+    def payer_variant(self, name: str, heavy: bool = False) -> str:
+        """How a bank shows a customer's name: mild (case, legal form, punctuation, length limit) or heavy."""
+        rng = self.rng
+        words = name.split()
+        if rng.random() < 0.35 and words[-1].strip(".").lower() in {
+            "inc",
+            "llc",
+            "corp",
+            "corporation",
+            "co",
+            "company",
+            "ltd",
+            "limited",
+            "gmbh",
+            "plc",
+            "ag",
+            "incorporated",
+            "l.l.c",
+            "b.v",
+            "s.a",
+            "srl",
+            "sarl",
+            "s.p.a",
+            "oy",
+            "ab",
+            "n.v",
+            "llp",
+        }:
+            words = words[:-1] + ([rng.choice(("INC", "CORP", "LTD", "LLC", "CO"))] if rng.random() < 0.5 else [])
+        text = " ".join(words)
+        if rng.random() < 0.7:
+            text = text.upper()
+        if rng.random() < 0.4:
+            text = text.replace(".", "").replace(",", "").replace("'", "")
+        if heavy:
+            for _ in range(rng.choice((1, 1, 2))):
+                text = self.heavy_change(text)
+        if len(text) > 35:
+            text = text[:35].rstrip()
+        return text
+
+    def heavy_change(self, text: str) -> str:
+        rng = self.rng
+        change = rng.choice(("truncate", "typo", "abbreviate", "prefix", "accents", "truncate"))
+        words = text.split()
+        if change == "truncate" and len(text) > 16:
+            return text[: rng.randint(14, min(22, len(text) - 1))].rstrip()
+        if change == "typo":
+            long_words = [i for i, w in enumerate(words) if len(w) >= 6]
+            if long_words:
+                i = rng.choice(long_words)
+                w = words[i]
+                p = rng.randint(1, len(w) - 2)
+                kind = rng.random()
+                if kind < 0.4:
+                    w = w[:p] + w[p + 1] + w[p] + w[p + 2 :]
+                elif kind < 0.7:
+                    w = w[:p] + w[p + 1 :]
+                else:
+                    w = w[:p] + rng.choice("aeiourstn") + w[p + 1 :]
+                words[i] = w
+                return " ".join(words)
+        if change == "abbreviate":
+            replaced = [_ABBREVIATE.get(w.lower(), w) for w in words]
+            if replaced != words:
+                return " ".join(replaced)
+        if change == "prefix":
+            return rng.choice(("ACH CREDIT ", "ORIG CO NAME:", "WIRE FROM ", "SEPA CT ", "BACS ", "ACH DEP ")) + text
+        if change == "accents":
+            return text.upper().replace("Ü", "U").replace("É", "E").replace("È", "E").replace("Ø", "O")
+        return text.upper()
+
+    def reference_for(self, invoice: OpenInvoice) -> str:
+        rng = self.rng
+        number = invoice.invoice_number
+        digits = number.split("-")[-1]
+        shapes = [
+            number,
+            number,
+            f"INV{digits}",
+            f"Inv #{digits}",
+            digits,
+            f"Invoice {digits}",
+            f"invoice no. {digits}",
+            f"INV {digits}",
+            f"Inv. {digits}",
+            f"PAYMENT FOR INVOICE {digits}",
+            f"#{digits}",
+            f"REF {number}",
+            f"{number} THANK YOU",
+            f"inv{digits}",
+            f"PO 4{rng.randint(1000, 9999)} {number}",
+        ]
+        if invoice.currency == "EUR":
+            shapes += [f"Rechnung Nr. {digits}", f"Facture {digits}", f"RE {number}"]
+        return rng.choice(shapes)
+
+    def list_reference(self, invoices: Sequence[OpenInvoice]) -> str:
+        rng = self.rng
+        numbers = [i.invoice_number for i in invoices]
+        digits = [n.split("-")[-1] for n in numbers]
+        shape = rng.randrange(6)
+        if shape == 0:
+            return ", ".join(numbers[:-1]) + " & " + numbers[-1]
+        if shape == 1:
+            return "Inv #" + ", ".join(digits)
+        if shape == 2:
+            return "invoices " + "/".join(digits)
+        if shape == 3:
+            return " ".join(digits)
+        if shape == 4:
+            return "; ".join(numbers)
+        return "Invoices: " + ", ".join(digits[:-1]) + " and " + digits[-1]
+
+    def remittance(self, lines: Sequence[tuple[OpenInvoice, int]], payer: str) -> str:
+        rng = self.rng
+        shape = rng.randrange(3)
+        if shape == 0:
+            body = "\n".join(f"{inv.invoice_number}   {_money(c)}" for inv, c in lines)
+            total = sum(c for _, c in lines)
+            return f"REMITTANCE ADVICE {payer}\nInvoice   Amount\n{body}\nTotal   {_money(total)}"
+        if shape == 1:
+            return "; ".join(f"{inv.invoice_number} {_money(c, thousands=False)}" for inv, c in lines)
+        return "".join(f"RMR*IV*{inv.invoice_number}*PI*{_money(c, thousands=False)}~" for inv, c in lines)
+
+    def bank_memo(self, reference: str, payer: str) -> str:
+        rng = self.rng
+        trace = "".join(rng.choice("0123456789") for _ in range(15))
+        day = (self.as_of - timedelta(days=rng.randint(0, 20))).strftime("%y%m%d")
+        shape = rng.randrange(4)
+        if shape == 0:
+            return f"ACH CREDIT {day} {payer[:16]} REF {reference} TRACE {trace}"
+        if shape == 1:
+            return f"WIRE TRF IN /BNF/{payer[:20]} /RFB/{reference} /IMAD/{trace}"
+        if shape == 2:
+            return f"SEPA CT EREF {trace[:10]} {reference}"
+        return f"BACS {payer[:12]} {reference} {day}"
+
+    # ---------------------------------------------------------------- payments
+
+    def open_of(self, customer: _Customer, on: date) -> list[OpenInvoice]:
+        return [i for i in self.available[customer.customer_id] if i.issue_date <= on]
+
+    def take(self, invoice: OpenInvoice) -> None:
+        self.available[invoice.customer_id].remove(invoice)
+
+    def canonical(self, customer: _Customer, chosen: Sequence[OpenInvoice], on: date) -> list[OpenInvoice]:
+        """Without a reference, equal balances are paid oldest due first: swap each for the oldest equal one."""
+        out: list[OpenInvoice] = []
+        for invoice in chosen:
+            for candidate in self.open_of(customer, on):
+                if candidate.balance == invoice.balance and candidate not in out:
+                    out.append(candidate)
+                    break
+        return out
+
+    def pick_customer(self, on: date, need: int = 1, recurring: bool = False, alias: bool = False) -> _Customer | None:
+        rng = self.rng
+        for _ in range(60):
+            customer = rng.choice(self.customers)
+            if (recurring and customer.recurring_cents is None) or (alias and customer.alias is None):
+                continue
+            if len(self.open_of(customer, on)) >= need:
+                return customer
+        return None
+
+    def pick_invoice(self, customer: _Customer, on: date, min_balance: int = 0) -> OpenInvoice | None:
+        open_invoices = [i for i in self.open_of(customer, on) if _cents(i.balance) >= min_balance]
+        if not open_invoices:
+            return None
+        if self.rng.random() < 0.6:
+            return open_invoices[0]
+        return self.rng.choice(open_invoices)
+
+    def payment(self, kind: str, on: date, payment_id: str) -> tuple[IncomingPayment, tuple[Allocation, ...]] | None:
+        rng = self.rng
+        if kind == "stranger":
+            return self.stranger(on, payment_id)
+        customer = self.pick_customer(
+            on,
+            need=2 if kind in ("reference_list", "remittance", "multi_no_reference") else 1,
+            recurring=kind == "recurring",
+            alias=kind == "alias",
+        )
+        if customer is None:
+            return None
+        payer = (
+            self.payer_variant(customer.name, heavy=kind == "name_variant") if rng.random() < 0.85 else customer.name
+        )
+        currency = customer.currency
+
+        def single(
+            invoice: OpenInvoice, amount: int, reference: str, applied: int | None = None
+        ) -> tuple[IncomingPayment, tuple[Allocation, ...]]:
+            self.take(invoice)
+            truth = (Allocation(invoice.invoice_id, _decimal(applied if applied is not None else amount)),)
+            return IncomingPayment(payment_id, on, _decimal(amount), currency, payer, reference), truth
+
+        if kind in ("reference", "bank_memo", "alias", "no_reference", "name_variant"):
+            invoice = self.pick_invoice(customer, on)
+            if invoice is None:
+                return None
+            amount = _cents(invoice.balance)
+            if kind == "alias":
+                payer = customer.alias.upper() if customer.alias and rng.random() < 0.5 else (customer.alias or payer)
+                reference = self.reference_for(invoice) if rng.random() < 0.5 else rng.choice(_GENERIC_MEMOS)
+            elif kind in ("no_reference", "name_variant"):
+                invoice = self.canonical(customer, [invoice], on)[0]
+                amount = _cents(invoice.balance)
+                reference = rng.choice(_GENERIC_MEMOS)
+            else:
+                reference = self.reference_for(invoice)
+                if kind == "bank_memo":
+                    reference = self.bank_memo(reference, payer.upper())
+                    if rng.random() < 0.3:
+                        payer = rng.choice(("ACH CREDIT ", "ORIG CO NAME:", "WIRE ")) + payer
+            if kind == "alias" and reference in _GENERIC_MEMOS:
+                invoice = self.canonical(customer, [invoice], on)[0]
+                amount = _cents(invoice.balance)
+            return single(invoice, amount, reference)
+        if kind == "recurring":
+            assert customer.recurring_cents is not None
+            same = [i for i in self.open_of(customer, on) if _cents(i.balance) == customer.recurring_cents]
+            if not same:
+                return None
+            reference = rng.choice(("", "", "MONTHLY SUBSCRIPTION", "SERVICE FEE", "PAYMENT"))
+            return single(same[0], customer.recurring_cents, reference)
+        if kind in ("fee", "rounding"):
+            invoice = self.pick_invoice(customer, on, min_balance=40_000 if kind == "fee" else 100)
+            if invoice is None:
+                return None
+            with_reference = rng.random() < 0.5
+            if not with_reference:
+                invoice = self.canonical(customer, [invoice], on)[0]
+            balance = _cents(invoice.balance)
+            if kind == "fee":
+                limit = MatchConfig().tolerance_cents(balance)
+                amount = balance - rng.randint(5, limit)
+            else:
+                amount = balance + rng.choice((-1, 1))
+            reference = self.reference_for(invoice) if with_reference else rng.choice(_GENERIC_MEMOS)
+            return single(invoice, amount, reference, applied=min(amount, balance))
+        if kind == "partial":
+            invoice = self.pick_invoice(customer, on, min_balance=10_000)
+            if invoice is None:
+                return None
+            balance = _cents(invoice.balance)
+            amount = int(balance * rng.uniform(0.2, 0.8))
+            reference = f"{self.reference_for(invoice)} {rng.choice(_PARTIAL_WORDS)}"
+            return single(invoice, amount, reference)
+        if kind == "overpayment":
+            invoice = self.pick_invoice(customer, on)
+            if invoice is None:
+                return None
+            balance = _cents(invoice.balance)
+            amount = balance + rng.randint(500, 50_000)
+            return single(invoice, amount, self.reference_for(invoice), applied=balance)
+        if kind == "short_deduction":
+            invoice = self.pick_invoice(customer, on, min_balance=5_000)
+            if invoice is None:
+                return None
+            balance = _cents(invoice.balance)
+            deduction = max(MatchConfig().tolerance_cents(balance) + 100, int(balance * rng.uniform(0.01, 0.15)))
+            amount = balance - deduction
+            reference = self.reference_for(invoice)
+            if rng.random() < 0.75:
+                reference += " " + rng.choice(_DEDUCTIONS).format(x=_money(deduction, thousands=False))
+            return single(invoice, amount, reference)
+        if kind in ("reference_list", "remittance", "multi_no_reference"):
+            open_invoices = self.open_of(customer, on)
+            count = min(
+                len(open_invoices), rng.choice((2, 2, 3, 3, 4)) if kind == "multi_no_reference" else rng.randint(2, 5)
+            )
+            if (kind == "multi_no_reference" and rng.random() < 0.7) or count == len(open_invoices):
+                chosen = open_invoices[:count]
+            else:
+                chosen = sorted(rng.sample(open_invoices, count), key=open_invoices.index)
+            if kind == "multi_no_reference":
+                chosen = self.canonical(customer, chosen, on)
+            lines = [(i, _cents(i.balance)) for i in chosen]
+            amount = sum(c for _, c in lines)
+            if kind == "reference_list":
+                reference = self.list_reference(chosen)
+            elif kind == "remittance":
+                reference = self.remittance(lines, payer.upper())
+            else:
+                reference = rng.choice(_GENERIC_MEMOS)
+            for invoice in chosen:
+                self.take(invoice)
+            truth = tuple(Allocation(i.invoice_id, _decimal(c)) for i, c in lines)
+            return IncomingPayment(payment_id, on, _decimal(amount), currency, payer, reference), truth
+        if kind == "other_customer_reference":
+            own = self.pick_invoice(customer, on)
+            other_customer = self.pick_customer(on)
+            if own is None or other_customer is None or other_customer is customer:
+                return None
+            if other_customer.currency != customer.currency:
+                return None
+            theirs = self.pick_invoice(other_customer, on)
+            if theirs is None:
+                return None
+            reference = self.reference_for(theirs)
+            if rng.random() < 0.5:
+                # a mistyped or copied reference: the customer pays its own invoice
+                own = self.canonical(customer, [own], on)[0]
+                return single(own, _cents(own.balance), reference)
+            # paying on behalf of another customer
+            self.take(theirs)
+            amount = _cents(theirs.balance)
+            truth = (Allocation(theirs.invoice_id, _decimal(amount)),)
+            return IncomingPayment(payment_id, on, _decimal(amount), currency, payer, reference), truth
+        if kind == "foreign_currency":
+            invoice = self.pick_invoice(customer, on)
+            if invoice is None:
+                return None
+            currency = rng.choice([c for c in ("USD", "EUR", "GBP") if c != customer.currency])
+            balance = _cents(invoice.balance)
+            amount = int(balance * _CURRENCY_RATES[(customer.currency, currency)])
+            return single(invoice, amount, self.reference_for(invoice), applied=min(amount, balance))
+        raise ValueError(f"unknown noise kind {kind!r}")
+
+    def stranger(self, on: date, payment_id: str) -> tuple[IncomingPayment, tuple[Allocation, ...]]:
+        rng = self.rng
+        if rng.random() < 0.5:
+            payer = f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}".upper()
+        else:
+            payer = f"{rng.choice(_STRANGER_BRANDS)} {rng.choice(_INDUSTRIES)} {rng.choice(_SUFFIXES['USD'])}".strip()
+        if rng.random() < 0.3:
+            # the same amount as some open invoice, by coincidence
+            amount = _cents(rng.choice(self.invoices).balance)
+        else:
+            amount = int(rng.lognormvariate(6.5, 1.2) * 100) + 1
+        reference = rng.choice(_STRANGER_MEMOS)
+        if rng.random() < 0.2:
+            reference = f"INV-{rng.randint(900_000, 999_999)}"
+        currency = rng.choices(("USD", "EUR", "GBP"), (80, 12, 8))[0]
+        return IncomingPayment(payment_id, on, _decimal(amount), currency, payer, reference), ()
+
+
+def generate_dataset(
+    payments: int = 10_000, invoices: int = 50_000, seed: int = 1, as_of: date = date(2025, 3, 31)
+) -> LabelledDataset:
+    """A ledger of `invoices` open invoices and `payments` labelled payments, reproducible from `seed`."""
+    builder = _Builder(seed, invoices, as_of)
+    builder.build_ledger()
+    rng = builder.rng
+    kinds = list(NOISE_KINDS)
+    weights = list(NOISE_KINDS.values())
+    planned = sorted(
+        (as_of - timedelta(days=rng.randint(0, builder.window_days)), rng.choices(kinds, weights)[0])
+        for _ in range(payments)
+    )
+    labelled: list[LabelledPayment] = []
+    for on, kind in planned:
+        payment_id = f"pay_{len(labelled) + 1:06d}"
+        made = None
+        for _ in range(5):
+            made = builder.payment(kind, on, payment_id)
+            if made is not None:
+                break
+        if made is None:
+            kind = "stranger"
+            made = builder.stranger(on, payment_id)
+        payment, truth = made
+        labelled.append(LabelledPayment(payment, kind, truth, kind in SAFE_KINDS))
+    return LabelledDataset(builder.invoices, labelled, builder.aliases, seed)
