@@ -332,3 +332,38 @@ class Store:
             session.delete(row)
             session.commit()
             return True
+
+
+class CursorRow(SQLModel, table=True):
+    """The polling backstop's position in each ledger's change feed."""
+
+    __tablename__ = "sync_cursors"
+    ledger: str = Field(primary_key=True)
+    tenant: str = Field(primary_key=True)
+    cursor: str
+    updated_at: datetime = Field(default_factory=_now)
+
+
+def _cursor_table() -> Any:
+    return CursorRow.__table__  # type: ignore[attr-defined]
+
+
+class SyncCursors:
+    """Read and advance a ledger's change cursor; advanced only after the changes were routed."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        SQLModel.metadata.create_all(store.engine, tables=[_cursor_table()])
+
+    def get(self, ledger: str, tenant: str) -> str | None:
+        with self.store.session() as session:
+            row = session.get(CursorRow, (ledger, tenant))
+            return row.cursor if row else None
+
+    def put(self, ledger: str, tenant: str, cursor: str) -> None:
+        with self.store.session() as session:
+            row = session.get(CursorRow, (ledger, tenant)) or CursorRow(ledger=ledger, tenant=tenant, cursor=cursor)
+            row.cursor = cursor
+            row.updated_at = _now()
+            session.add(row)
+            session.commit()

@@ -30,6 +30,7 @@ class DevStack:
     day_seconds: int
     seed: bool = False
     ports: dict[str, int] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
@@ -40,6 +41,7 @@ class DevStack:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "DUECOURSE_", "OPENAI_"))}
         env["DUECOURSE_HOME"] = str(self.home)
+        env.update(self.extra_env)
         return env
 
     @property

@@ -205,17 +205,13 @@ def cmd_web(args: argparse.Namespace) -> int:
 
     from adapters.store import Store
     from workers.client import connect
-    from workers.intake import LifecycleDefaults
-    from workers.settings import TASK_QUEUE, Settings, read_stack
+    from workers.intake import defaults_from_settings
+    from workers.settings import Settings, read_stack
     from workers.web.app import WebConfig, create_app
 
     settings = Settings.load()
     stack = read_stack(settings.home)
-    defaults = LifecycleDefaults(
-        task_queue=settings.task_queue or TASK_QUEUE,
-        company_name=os.environ.get("DUECOURSE_COMPANY_NAME", stack.company_name if stack else "duecourse"),
-        **({"clock": stack.clock} if stack else {}),
-    )
+    defaults = defaults_from_settings(settings)
     secret = os.environ.get("DUECOURSE_SANDBOX_WEBHOOK_SECRET") or (stack.sandbox_webhook_secret if stack else None)
     app = create_app(WebConfig(
         connect=lambda: connect(settings.temporal_address, settings.namespace), store=Store(settings.database_url),

@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import uvicorn
@@ -32,6 +32,7 @@ from workers.client import connect
 from workers.intake import LifecycleDefaults
 from workers.settings import DEFAULT_TENANT, TASK_QUEUE, Settings, StackInfo, stack_file, write_stack
 from workers.smtp_capture import start_capture
+from workers.sync import ensure_sync_schedule
 from workers.web.app import WebConfig, create_app
 from workers.worker import run_worker
 from workflows.calendar import LedgerClock
@@ -222,10 +223,14 @@ async def run_dev(options: DevOptions) -> int:
         dispatcher = WebhookDispatcher(ledger, f"{web_url}/webhooks/sandbox", company.webhook_secret)
 
         tasks.append(asyncio.create_task(server.serve(), name="web"))
-        tasks.append(asyncio.create_task(supervise("worker", lambda: run_worker(settings, worker_client, stop), stop)))
+        tasks.append(asyncio.create_task(
+            supervise("worker", lambda: run_worker(settings, worker_client, stop, defaults), stop)))
         while not server.started:
             await asyncio.sleep(0.05)
         tasks.append(asyncio.create_task(supervise("webhooks", lambda: dispatcher.run(stop), stop)))
+        # The polling backstop: catches any event the webhooks missed (one sandbox ledger day apart).
+        await ensure_sync_schedule(worker_client, "sandbox", DEFAULT_TENANT, TASK_QUEUE,
+                                   every=timedelta(seconds=max(10, min(company.clock.day_seconds or 300, 300))))
         ready = time.monotonic() - started
         print(f"duecourse dev stack ready in {ready:.1f} s  (data dir {home})")
         print(f"  Temporal UI      {ui_url}/namespaces/default/workflows")

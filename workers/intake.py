@@ -6,6 +6,7 @@ workflow that already runs (which drops an event id it has seen) and never start
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
@@ -15,6 +16,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from adapters.ledger import EventOperation, LedgerEvent
+from workers.settings import Settings, read_stack
 from workflows import search_attributes as sa
 from workflows.calendar import LedgerClock
 from workflows.cash_application import CashApplication, CashApplicationInput, Mode, bank_line_workflow_id
@@ -104,3 +106,22 @@ async def _start_cash_application(client: Client, event: LedgerEvent, defaults: 
                       workflow_id=workflow_id, outcome="closed")
     return Routed(event_id=event.event_id, entity=event.entity, entity_id=event.entity_id,
                   workflow_id=workflow_id, outcome="signalled")
+
+
+def defaults_from_settings(settings: Settings) -> LifecycleDefaults:
+    """Company settings for a production worker or web app: environment first, then the dev stack's."""
+    stack = read_stack(settings.home)
+    mode = os.environ.get("DUECOURSE_CASH_MODE", "auto")
+    if mode not in ("shadow", "draft", "auto"):
+        raise ValueError(f"DUECOURSE_CASH_MODE must be shadow, draft or auto, not {mode!r}")
+    values: dict[str, object] = {
+        "task_queue": settings.task_queue,
+        "company_name": os.environ.get("DUECOURSE_COMPANY_NAME") or (stack.company_name if stack else "duecourse"),
+        "cash_mode": mode,
+        "cash_auto_limit": Decimal(os.environ.get("DUECOURSE_CASH_AUTO_LIMIT", "25000")),
+    }
+    if os.environ.get("DUECOURSE_HOW_TO_PAY"):
+        values["how_to_pay"] = os.environ["DUECOURSE_HOW_TO_PAY"]
+    if stack:
+        values["clock"] = stack.clock
+    return LifecycleDefaults.model_validate(values)

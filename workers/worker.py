@@ -19,12 +19,15 @@ from activities.messaging import MessagingActivities
 from adapters.drafter import Drafter, TemplateDrafter
 from adapters.ledger import LedgerPort
 from adapters.mail import Mailer, SmtpMailer
-from adapters.store import Store
+from adapters.store import Store, SyncCursors
+from workers.intake import LifecycleDefaults, defaults_from_settings
 from workers.settings import Settings, read_stack
+from workers.sync import SyncActivities
 from workflows.cash_application import CashApplication
 from workflows.invoice_lifecycle import InvoiceLifecycle
+from workflows.ledger_sync import LedgerSync
 
-WORKFLOWS: Sequence[type] = (InvoiceLifecycle, CashApplication)
+WORKFLOWS: Sequence[type] = (InvoiceLifecycle, CashApplication, LedgerSync)
 
 # Our own pure modules and the libraries they use are deterministic; passing them through keeps the
 # sandbox from re-importing them for every workflow task.
@@ -53,12 +56,15 @@ def activity_callables(ledgers: Mapping[str, LedgerPort], store: Store, mailer: 
 
 
 def build_worker(client: Client, *, task_queue: str, ledgers: Mapping[str, LedgerPort], store: Store,
-                 mailer: Mailer, drafter: Drafter, sender: str, max_concurrent_activities: int = 32) -> Worker:
+                 mailer: Mailer, drafter: Drafter, sender: str, max_concurrent_activities: int = 32,
+                 defaults: LifecycleDefaults | None = None) -> Worker:
+    sync = SyncActivities(client, ledgers, SyncCursors(store),
+                          defaults or LifecycleDefaults(task_queue=task_queue, company_name="duecourse"))
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=activity_callables(ledgers, store, mailer, drafter, sender),
+        activities=[*activity_callables(ledgers, store, mailer, drafter, sender), sync.sync_ledger_changes],
         activity_executor=ThreadPoolExecutor(max_workers=max_concurrent_activities),
         max_concurrent_activities=max_concurrent_activities,
         workflow_runner=workflow_runner(),
@@ -96,11 +102,13 @@ def mailer_from_settings(settings: Settings) -> Mailer:
     )
 
 
-async def run_worker(settings: Settings, client: Client, stop: asyncio.Event) -> None:
+async def run_worker(settings: Settings, client: Client, stop: asyncio.Event,
+                     defaults: LifecycleDefaults | None = None) -> None:
     worker = build_worker(
         client, task_queue=settings.task_queue, ledgers=ledgers_from_settings(settings),
         store=Store(settings.database_url), mailer=mailer_from_settings(settings), drafter=drafter_from_env(),
         sender=os.environ.get("DUECOURSE_MAIL_FROM", "ar@duecourse.local"),
+        defaults=defaults or defaults_from_settings(settings),
     )
     async with worker:
         await stop.wait()

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 
 from activities.cash_matching.model import (
     Allocation,
@@ -57,6 +58,7 @@ _NAME_EXACT = 0.985
 _NAME_EXACT_RECURRING = 0.975
 _NAME_TOLERANCE = 0.975
 _NAME_COMBINATION = 0.8
+_NAME_AMBIGUOUS = 0.7
 _NAME_SHORT = 0.65
 _NAME_OVERPAID = 0.55
 # How much an unrecognised payer name costs a reference match that agrees on the amount.
@@ -95,9 +97,11 @@ class _Open:
     __slots__ = (
         "currency",
         "customer_id",
+        "digits",
         "due",
         "invoice",
         "issue",
+        "key",
         "number",
         "original",
         "remaining",
@@ -107,6 +111,9 @@ class _Open:
     def __init__(self, invoice: OpenInvoice) -> None:
         self.invoice = invoice
         self.number = invoice.invoice_number
+        keys = invoice_number_keys(invoice.invoice_number)
+        self.key = keys[0]
+        self.digits = keys[-1]
         self.customer_id = invoice.customer_id
         self.currency = invoice.currency.upper()
         self.original = max(0, _cents(invoice.balance))
@@ -252,21 +259,27 @@ class MatchingEngine:
         self._fee_abs = int(self.config.fee_tolerance_abs * 100)
         self._fee_rel = self.config.fee_tolerance_rel.as_integer_ratio()
         self._by_key: dict[str, list[_Open]] = defaultdict(list)
-        self._by_customer: dict[str, list[_Open]] = defaultdict(list)
+        self._by_customer: dict[str, list[_Open]] = {}
         self._by_amount: dict[tuple[str, int], list[_Open]] = defaultdict(list)
         self._by_id: dict[str, _Open] = {}
         names: dict[str, str] = {}
+        # local names: this loop runs once per open invoice of the ledger
+        by_id, by_key, by_customer, by_amount = self._by_id, self._by_key, self._by_customer, self._by_amount
         for invoice in invoices:
             tracked = _Open(invoice)
-            self._by_id[invoice.invoice_id] = tracked
-            for key in invoice_number_keys(invoice.invoice_number):
-                self._by_key[key].append(tracked)
-            self._by_customer[tracked.customer_id].append(tracked)
+            by_id[invoice.invoice_id] = tracked
+            # indexed by the digits alone; the full key on the invoice tells INV-1042 from CN-1042
+            by_key[tracked.digits].append(tracked)
+            customer_id = tracked.customer_id
+            customer_invoices = by_customer.get(customer_id)
+            if customer_invoices is None:
+                by_customer[customer_id] = [tracked]
+                names[customer_id] = invoice.customer_name
+            else:
+                customer_invoices.append(tracked)
             if tracked.remaining > 0:
-                self._by_amount[(tracked.currency, tracked.remaining)].append(tracked)
-            names.setdefault(tracked.customer_id, invoice.customer_name)
-        for customer_invoices in self._by_customer.values():
-            customer_invoices.sort(key=lambda o: o.due)
+                by_amount[(tracked.currency, tracked.remaining)].append(tracked)
+        self._sorted: set[str] = set()  # customers whose invoices are in due order (sorted when first read)
         # sorted open amounts per currency, for "a fee was taken off one of these" look-ups
         amounts: dict[str, set[int]] = defaultdict(set)
         for currency, cents in self._by_amount:
@@ -389,11 +402,14 @@ class MatchingEngine:
         floor = self.config.name_candidate
         for mention in mentions:
             groups: list[tuple[list[_Open], bool]] = []
-            for key in mention.keys:
-                found = self._by_key.get(key)
-                if found:
-                    groups.append((found, any(ch.isalpha() for ch in key)))
-                    break
+            found = self._by_key.get(mention.keys[-1])
+            if found:
+                # the same digits under other letters (INV-1042, CN-1042): the letters written decide
+                written = [o for o in found if o.key == mention.keys[0]]
+                if written:
+                    groups.append((written, any(ch.isalpha() for ch in mention.keys[0])))
+                else:
+                    groups.append((found, False))
             else:
                 for part in mention.parts:
                     found = self._by_key.get(part)
@@ -669,9 +685,13 @@ class MatchingEngine:
         """Open invoices a guess may pick: free balance, the payment's currency, issued by the payment date
         (when known), and not already cleared within tolerance."""
         on_or_before = payment.date if payment is not None else date.max
+        invoices = self._by_customer.get(customer_id, [])
+        if customer_id not in self._sorted:
+            invoices.sort(key=_DUE)
+            self._sorted.add(customer_id)
         return [
             t
-            for t in self._by_customer.get(customer_id, ())
+            for t in invoices
             if t.remaining > t.reserved
             and t.currency == currency
             and t.issue <= on_or_before
@@ -696,10 +716,13 @@ class MatchingEngine:
         identified = payer.identified
         if identified is None:
             return None
-        for tracked in self._open_for(identified, currency, payment):
-            if abs(tracked.free - amount) <= self._tolerance(tracked.free):
-                return tracked, min(tracked.free, amount)
-        return None
+        candidates = self._open_for(identified, currency, payment)
+        exact = [t for t in candidates if t.free == amount]
+        near = exact or [t for t in candidates if abs(t.free - amount) <= self._tolerance(t.free)]
+        if not near:
+            return None
+        tracked = min(near, key=lambda t: (abs(t.free - amount), t.due))
+        return tracked, min(tracked.free, amount)
 
     def _unnamed_combination(
         self, customer_id: str, named: Sequence[_Open], surplus: int, amount: int
@@ -907,7 +930,7 @@ class MatchingEngine:
             chosen = min(near, key=lambda t: (abs(t.free - amount), t.due))
             difference = amount - chosen.free
             side = "over" if difference > 0 else "short"
-            return _Proposal(
+            proposal = _Proposal(
                 [(chosen, min(amount, chosen.free))],
                 _NAME_TOLERANCE,
                 customer_id,
@@ -917,6 +940,14 @@ class MatchingEngine:
                 ],
                 fits=True,
             )
+            others = sorted({t.free for t in near} - {chosen.free})
+            if others:
+                # a fee off 499.00 or rounding on 497.72: the amount alone cannot tell
+                proposal.blockers.append(
+                    f"other open balances are as close to the amount ({', '.join(_money(c) for c in others[:3])})"
+                )
+                proposal.confidence = min(proposal.confidence, _NAME_AMBIGUOUS)
+            return proposal
         if not identified:
             return None
         combination = find_combination([t.free for t in pool], amount, self._tolerance(amount), config.max_subset_size)
@@ -1005,6 +1036,9 @@ class MatchingEngine:
             customer_id=proposal.customer_id,
             deduction_reason=proposal.deduction_reason,
         )
+
+
+_DUE = attrgetter("due")
 
 
 def _fill(invoices: Sequence[_Open], amount: int, free: bool = False) -> list[tuple[_Open, int]]:

@@ -285,6 +285,14 @@ class CustomerNameIndex:
         if len(payer.tokens) == 1 and len(payer.compact) >= 4:
             # a run-together name ("ACMECORP") scores low on tokens: add those starting the same way
             keys.update(cid for cid in self._by_start.get(payer.compact[:4], ()) if cid in choices)
+        elif len(payer.full) >= _MIN_PREFIX_CHARS:
+            # a cut-off name ("FITZGERALD P") scores low on tokens against the long name it is the start of
+            names = self._names
+            keys.update(
+                cid
+                for cid in self._by_start.get(payer.compact[:4], ())
+                if cid in choices and (names[cid].full.startswith(payer.full) or names[cid].core.startswith(payer.core))
+            )
         scored = []
         for customer_id in keys:
             score = name_similarity(payer, self._names[customer_id], self.weight, floor)

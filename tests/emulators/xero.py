@@ -1,0 +1,1543 @@
+"""A local Xero for tests: identity, the Accounting API 2.0 and webhooks, as they behave on the wire.
+
+`XeroEmulator` serves one FastAPI app (uvicorn, a background thread, 127.0.0.1, a free port) that answers
+like the real services described in shared/LEDGER_APIS.md Part B and checklist D2:
+
+* identity: `/identity/connect/authorize` (consents at once and redirects with a code), `/connect/token`
+  (authorization_code with Basic auth or PKCE, refresh_token with the client in the form body as
+  xero-python sends it, client_credentials), refresh tokens that rotate on every use with a grace period
+  for the previous one, `/connect/revocation`, `/connections`;
+* accounting under `/api.xro/2.0`: Bearer token and `xero-tenant-id` required (401 / 403 problem bodies
+  otherwise), plural envelopes, `/Date(ms+0000)/` dates with their `*String` companions, money as JSON
+  numbers with two decimals, PUT creates and POST creates or updates (partial merge), Xero's status rules
+  (payments only on AUTHORISED invoices, PAID computed, VOIDED only without payments or credits, DELETED
+  only from DRAFT/SUBMITTED), `summarizeErrors`, 400 `ValidationException` bodies with `Elements`, the
+  `where` / `order` / `page` / `pageSize` query language, `If-Modified-Since`, `Idempotency-Key` replay,
+  per-tenant minute / day / concurrency limits and the per-app minute limit with the `X-*Limit-Remaining`
+  headers, 429 with `Retry-After` and `X-Rate-Limit-Problem`;
+* webhooks: `send_webhook(url)` posts the changes since the last delivery in the B7 payload, signed with
+  `x-xero-signature`; `intent_to_receive(url)` runs Xero's check (a signed and a badly signed empty batch).
+
+Assumptions where the real behaviour is not confirmed (LEDGER_APIS.md Part E) are constructor arguments or
+`Faults` switches: the idempotency window (`idempotency_ttl_seconds`, 6 minutes), the page-size cap
+(`max_page_size`, 1000), the 429 problem names, the refresh-token grace (`refresh_grace_seconds`). Validation
+messages other than those quoted in LEDGER_APIS.md (over-payment, duplicate contact name, void with
+payments) are worded by us; adapters must carry the message, never match on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import httpx
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from adapters.oauth import MemoryTokenStore
+from adapters.rate_limit import RateLimiter
+from adapters.xero import XeroLedger, tokens_from_response
+
+log = logging.getLogger("tests.emulators.xero")
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CENT = Decimal("0.01")
+UNIT4 = Decimal("0.0001")
+DEFAULT_TENANT = "c2cc9b6e-9458-4c7d-93cc-f02b81b0594f"
+DEFAULT_CLIENT_ID = "duecourse-test-client"
+DEFAULT_CLIENT_SECRET = "duecourse-test-secret"
+DEFAULT_WEBHOOK_KEY = "duecourse-test-webhook-key"
+DEFAULT_SCOPE = "openid profile email offline_access accounting.transactions accounting.contacts accounting.settings.read accounting.reports.read"
+TAX_RATES = {"NONE": Decimal("0"), "OUTPUT2": Decimal("0.15"), "INPUT2": Decimal("0.15"), "EXEMPTOUTPUT": Decimal("0")}
+
+
+# --- the wire format ------------------------------------------------------------------------------------
+
+_MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{2,4})?\)/$")
+
+
+def ms_date(value: date) -> str:
+    """A date as Xero sends it: milliseconds since the epoch at 00:00 UTC."""
+    days = (value - date(1970, 1, 1)).days
+    return f"/Date({days * 86_400_000}+0000)/"
+
+
+def ms_datetime(value: datetime) -> str:
+    return f"/Date({(value - EPOCH) // timedelta(milliseconds=1)}+0000)/"
+
+
+def parse_wire_date(value: Any) -> date:
+    """A request date: Xero accepts ISO ("2024-06-01", "2024-06-01T00:00:00") and MS ("/Date(ms)/")."""
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a date")
+    match = _MS_DATE.match(value.strip())
+    if match:
+        return (EPOCH + timedelta(milliseconds=int(match.group(1)))).date()
+    return datetime.fromisoformat(value.strip()[:19]).date() if "T" in value else date.fromisoformat(value.strip())
+
+
+def parse_http_time(value: str) -> datetime:
+    """`If-Modified-Since` as xero-python sends it (ISO, offset optional: UTC) or as an HTTP date."""
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = parsedate_to_datetime(text)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def encode(value: Any) -> str:
+    """JSON as Xero writes it: Decimals verbatim (`300.00`), dates in MS form, no nulls in objects."""
+    if isinstance(value, dict):
+        items = [f"{json.dumps(str(k))}:{encode(v)}" for k, v in value.items() if v is not None]
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(encode(v) for v in value) + "]"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return json.dumps(ms_datetime(value))
+    if isinstance(value, date):
+        return json.dumps(ms_date(value))
+    if isinstance(value, int | float | str):
+        return json.dumps(value)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _iso_local(value: date) -> str:
+    return f"{value.isoformat()}T00:00:00"
+
+
+# --- the `where` language -------------------------------------------------------------------------------
+
+
+class QueryError(ValueError):
+    pass
+
+
+_TOKEN = re.compile(
+    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<number>-?\d+(?:\.\d+)?)|(?P<op>==|!=|>=|<=|&&|\|\||[<>().,!])'
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*))"
+)
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    position = 0
+    text = text.rstrip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if not match or match.end() == position:
+            raise QueryError(f"unexpected character at position {position} of the where clause: {text[position:]!r}")
+        kind = match.lastgroup or ""
+        out.append((kind, match.group(kind)))
+        position = match.end()
+    return out
+
+
+class Where:
+    """Xero's .NET-LINQ-like filter: ==, !=, <, >, <=, >=, AND/OR/&&/||, NOT/!, parentheses, "strings",
+    numbers, true/false/null, DateTime(y,m,d[,h,m,s]), Guid("…"), dotted paths and the string methods
+    Contains / StartsWith / EndsWith / ToLower / ToUpper."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._tokens = _tokens(text)
+        self._at = 0
+        self.tree = self._or()
+        if self._at != len(self._tokens):
+            raise QueryError(f"unexpected {self._tokens[self._at][1]!r} in the where clause")
+
+    def _peek(self) -> tuple[str, str] | None:
+        return self._tokens[self._at] if self._at < len(self._tokens) else None
+
+    def _take(self, value: str | None = None) -> tuple[str, str]:
+        token = self._peek()
+        if token is None:
+            raise QueryError("the where clause ends too early")
+        if value is not None and token[1].upper() != value.upper():
+            raise QueryError(f"expected {value!r}, found {token[1]!r}")
+        self._at += 1
+        return token
+
+    def _is(self, *values: str) -> bool:
+        token = self._peek()
+        return token is not None and token[0] in ("op", "name") and token[1].upper() in values
+
+    def _or(self) -> Any:
+        node = self._and()
+        while self._is("OR", "||"):
+            self._take()
+            node = ("or", node, self._and())
+        return node
+
+    def _and(self) -> Any:
+        node = self._not()
+        while self._is("AND", "&&"):
+            self._take()
+            node = ("and", node, self._not())
+        return node
+
+    def _not(self) -> Any:
+        if self._is("NOT", "!"):
+            self._take()
+            return ("not", self._not())
+        return self._comparison()
+
+    def _comparison(self) -> Any:
+        left = self._operand()
+        token = self._peek()
+        if token and token[0] == "op" and token[1] in ("==", "!=", "<", ">", "<=", ">="):
+            self._take()
+            return ("cmp", token[1], left, self._operand())
+        return ("truthy", left)
+
+    def _operand(self) -> Any:
+        kind, value = self._take()
+        if kind == "op" and value == "(":
+            node = self._or()
+            self._take(")")
+            return ("group", node)
+        if kind == "string":
+            return ("lit", json.loads(value))
+        if kind == "number":
+            return ("lit", Decimal(value))
+        if kind != "name":
+            raise QueryError(f"unexpected {value!r} in the where clause")
+        upper = value.upper()
+        if upper in ("TRUE", "FALSE"):
+            return ("lit", upper == "TRUE")
+        if upper == "NULL":
+            return ("lit", None)
+        if upper == "DATETIME" and self._is("("):
+            args = self._args()
+            try:
+                numbers = [int(a) for a in args]
+                return ("lit", datetime(*numbers, tzinfo=UTC) if len(numbers) > 3 else date(*numbers))
+            except (TypeError, ValueError) as error:
+                raise QueryError(f"DateTime{tuple(args)} is not a date: {error}") from None
+        if upper == "GUID" and self._is("("):
+            args = self._args()
+            return ("lit", str(args[0]).lower())
+        node: Any = ("path", [value])
+        while self._is("."):
+            self._take()
+            _, name = self._take()
+            if self._is("("):
+                node = ("call", node, name.upper(), self._args())
+            elif node[0] == "path":
+                node = ("path", [*node[1], name])
+            else:
+                raise QueryError(f"cannot read {name!r} of a method result")
+        return node
+
+    def _args(self) -> list[Any]:
+        self._take("(")
+        args: list[Any] = []
+        while not self._is(")"):
+            kind, value = self._take()
+            if kind == "string":
+                args.append(json.loads(value))
+            elif kind == "number":
+                args.append(Decimal(value))
+            else:
+                raise QueryError(f"unexpected argument {value!r}")
+            if self._is(","):
+                self._take()
+        self._take(")")
+        return args
+
+    def matches(self, record: dict[str, Any]) -> bool:
+        return bool(self._eval(self.tree, record))
+
+    def _eval(self, node: Any, record: dict[str, Any]) -> Any:
+        kind = node[0]
+        if kind == "or":
+            return self._eval(node[1], record) or self._eval(node[2], record)
+        if kind == "and":
+            return self._eval(node[1], record) and self._eval(node[2], record)
+        if kind == "not":
+            return not self._eval(node[1], record)
+        if kind == "group":
+            return self._eval(node[1], record)
+        if kind == "truthy":
+            return bool(self._eval(node[1], record))
+        if kind == "lit":
+            return node[1]
+        if kind == "path":
+            return lookup(record, node[1])
+        if kind == "call":
+            target = self._eval(node[1], record)
+            args = node[3]
+            if target is None:
+                return None if node[2] in ("TOLOWER", "TOUPPER") else False
+            text = str(target)
+            if node[2] == "CONTAINS":
+                return str(args[0]) in text
+            if node[2] == "STARTSWITH":
+                return text.startswith(str(args[0]))
+            if node[2] == "ENDSWITH":
+                return text.endswith(str(args[0]))
+            if node[2] == "TOLOWER":
+                return text.lower()
+            if node[2] == "TOUPPER":
+                return text.upper()
+            raise QueryError(f"unknown method {node[2]}")
+        if kind == "cmp":
+            return compare(node[1], self._eval(node[2], record), self._eval(node[3], record))
+        raise QueryError(f"cannot evaluate {kind}")
+
+
+def lookup(record: Any, path: list[str]) -> Any:
+    value = record
+    for name in path:
+        if not isinstance(value, dict):
+            return None
+        found = next((k for k in value if k.lower() == name.lower()), None)
+        value = value.get(found) if found is not None else None
+    return value
+
+
+def _comparable(left: Any, right: Any) -> tuple[Any, Any]:
+    if isinstance(left, datetime) and not isinstance(right, datetime) and isinstance(right, date):
+        return left.date(), right
+    if isinstance(right, datetime) and not isinstance(left, datetime) and isinstance(left, date):
+        return left, right.date()
+    if isinstance(left, int | Decimal) and isinstance(right, int | Decimal) and not isinstance(left, bool):
+        return Decimal(left), Decimal(right)
+    if isinstance(left, str) and isinstance(right, str) and _GUID.match(left) and _GUID.match(right):
+        return left.lower(), right.lower()
+    return left, right
+
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def compare(op: str, left: Any, right: Any) -> bool:
+    left, right = _comparable(left, right)
+    if op == "==":
+        return bool(left == right)
+    if op == "!=":
+        return bool(left != right)
+    if left is None or right is None:
+        return False
+    try:
+        if op == "<":
+            return bool(left < right)
+        if op == ">":
+            return bool(left > right)
+        if op == "<=":
+            return bool(left <= right)
+        return bool(left >= right)
+    except TypeError:
+        raise QueryError(f"cannot compare {left!r} with {right!r}") from None
+
+
+def order_by(records: list[dict[str, Any]], order: str) -> list[dict[str, Any]]:
+    """`order=DueDate ASC, InvoiceNumber DESC`: stable sorts from the last key to the first; nulls last."""
+    keys = [part.split() for part in order.split(",") if part.strip()]
+    result = list(records)
+    for key in reversed(keys):
+        name, direction = key[0], (key[1].upper() if len(key) > 1 else "ASC")
+        if direction not in ("ASC", "DESC"):
+            raise QueryError(f"order direction must be ASC or DESC, not {direction!r}")
+        path = name.split(".")
+        present = [r for r in result if lookup(r, path) is not None]
+        missing = [r for r in result if lookup(r, path) is None]
+        present.sort(key=lambda r: _comparable(lookup(r, path), lookup(r, path))[0], reverse=direction == "DESC")
+        result = present + missing
+    return result
+
+
+# --- errors the handlers raise --------------------------------------------------------------------------
+
+
+class Invalid(Exception):
+    """A validation error on one element: becomes a 400 ValidationException (or a per-element error with
+    summarizeErrors=false)."""
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+def _problem(status: int, title: str, detail: str) -> dict[str, Any]:
+    return {"Type": None, "Title": title, "Status": status, "Detail": detail, "Instance": str(uuid.uuid4()),
+            "Extensions": {}}
+
+
+def _exception(number: int, kind: str, message: str) -> dict[str, Any]:
+    return {"ErrorNumber": number, "Type": kind, "Message": message}
+
+
+# --- one organisation's books ---------------------------------------------------------------------------
+
+
+def _new_books() -> dict[str, Any]:
+    return {
+        "contacts": {}, "invoices": {}, "payments": {}, "batch_payments": {}, "quotes": {}, "credit_notes": {},
+        "bank_transactions": {}, "overpayments": {}, "history": {}, "emails": [], "events": [],
+        "numbers": Counter(),
+    }
+
+
+@dataclass
+class Org:
+    tenant_id: str
+    name: str
+    base_currency: str
+    country_code: str
+    currencies: set[str]
+    books: dict[str, Any] = field(default_factory=_new_books)
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.accounts:
+            self.accounts = [
+                {"AccountID": str(uuid.uuid4()), "Code": "090", "Name": "Business Bank Account", "Type": "BANK",
+                 "Status": "ACTIVE", "TaxType": "NONE", "EnablePaymentsToAccount": False,
+                 "CurrencyCode": self.base_currency},
+                {"AccountID": str(uuid.uuid4()), "Code": "091", "Name": "Business Savings Account", "Type": "BANK",
+                 "Status": "ACTIVE", "TaxType": "NONE", "EnablePaymentsToAccount": False,
+                 "CurrencyCode": self.base_currency},
+                {"AccountID": str(uuid.uuid4()), "Code": "200", "Name": "Sales", "Type": "REVENUE",
+                 "Status": "ACTIVE", "TaxType": "OUTPUT2", "EnablePaymentsToAccount": False},
+                {"AccountID": str(uuid.uuid4()), "Code": "260", "Name": "Other Revenue", "Type": "REVENUE",
+                 "Status": "ACTIVE", "TaxType": "OUTPUT2", "EnablePaymentsToAccount": False},
+                {"AccountID": str(uuid.uuid4()), "Code": "270", "Name": "Interest Income", "Type": "REVENUE",
+                 "Status": "ACTIVE", "TaxType": "NONE", "EnablePaymentsToAccount": False},
+                {"AccountID": str(uuid.uuid4()), "Code": "610", "Name": "Accounts Receivable", "Type": "CURRENT",
+                 "Status": "ACTIVE", "TaxType": "NONE", "EnablePaymentsToAccount": False},
+            ]
+
+    def __getattr__(self, name: str) -> Any:
+        books = self.__dict__.get("books")
+        if books is not None and name in books:
+            return books[name]
+        raise AttributeError(name)
+
+    def account(self, element: Any) -> dict[str, Any]:
+        if not isinstance(element, dict):
+            raise Invalid("An account (Code or AccountID) must be specified")
+        code, account_id = element.get("Code"), element.get("AccountID")
+        for account in self.accounts:
+            if (code and account["Code"] == code) or (account_id and account["AccountID"] == str(account_id).lower()):
+                return account
+        raise Invalid(f"Account code '{code or account_id}' is not a valid code for this document.")
+
+    def account_by_code(self, code: str) -> dict[str, Any]:
+        return self.account({"Code": code})
+
+    def next_number(self, prefix: str) -> str:
+        self.numbers[prefix] += 1
+        return f"{prefix}-{self.numbers[prefix]:04d}"
+
+
+# --- the switches a test flips ---------------------------------------------------------------------------
+
+
+@dataclass
+class Faults:
+    """Misbehaviour on demand. Counters count down once per API call they affect."""
+
+    rate_limit_storm: int = 0  # the next N API calls answer 429
+    rate_limit_problem: str = "minute"  # X-Rate-Limit-Problem on those (seen: minute, day)
+    retry_after: int = 1  # Retry-After seconds on every 429 the emulator sends
+    server_errors: int = 0  # the next N API calls answer `server_error_status` without doing anything
+    server_error_status: int = 500
+    lose_responses: int = 0  # the next N writes are applied, then answered 504 (the response is lost)
+    slow_seconds: float = 0.0  # every API call waits this long before it is handled
+    stale_tokens: bool = False  # at the next API call, every access token issued so far becomes expired
+    token_errors: int = 0  # the next N /connect/token requests answer 500
+
+
+@dataclass
+class Grant:
+    """What one consent gave one client: tenants, scope and the current refresh token."""
+
+    client_id: str
+    tenants: list[str]
+    scope: str
+    refresh_token: str
+    retired: dict[str, float] = field(default_factory=dict)  # rotated-out refresh token -> when
+    revoked: bool = False
+    connection_ids: dict[str, str] = field(default_factory=dict)
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass
+class Call:
+    method: str
+    parts: list[str]
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+
+    def q(self, name: str) -> str | None:
+        return self.query.get(name.lower())
+
+    def flag(self, name: str) -> bool:
+        return (self.q(name) or "").lower() == "true"
+
+    @property
+    def unitdp4(self) -> bool:
+        return self.q("unitdp") == "4"
+
+
+WRITE_METHODS = ("PUT", "POST", "PATCH", "DELETE")
+ENTITY_COLLECTIONS = {
+    "contacts": ("contacts", "ContactID"), "invoices": ("invoices", "InvoiceID"), "payments": ("payments", "PaymentID"),
+    "batchpayments": ("batch_payments", "BatchPaymentID"), "quotes": ("quotes", "QuoteID"),
+    "creditnotes": ("credit_notes", "CreditNoteID"), "banktransactions": ("bank_transactions", "BankTransactionID"),
+    "overpayments": ("overpayments", "OverpaymentID"),
+}
+
+
+def _dec(value: Any, what: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise Invalid(f"{what} {value!r} is not a number") from None
+    if not number.is_finite():
+        raise Invalid(f"{what} {value!r} is not a number")
+    return number
+
+
+def _date(value: Any, what: str) -> date:
+    try:
+        return parse_wire_date(value)
+    except (ValueError, TypeError):
+        raise Invalid(f"{what} {value!r} is not a valid date") from None
+
+
+class XeroEmulator:
+    """A local Xero (identity + accounting + webhooks). Use as a context manager, or `start()` / `close()`."""
+
+    def __init__(
+        self,
+        tenant_id: str = DEFAULT_TENANT,
+        *,
+        tenant_name: str = "Demo Company (US)",
+        base_currency: str = "USD",
+        country_code: str = "US",
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        webhook_key: str = DEFAULT_WEBHOOK_KEY,
+        access_token_seconds: int = 1800,
+        refresh_grace_seconds: float = 1800,
+        minute_limit: int = 60,
+        day_limit: int = 5000,
+        concurrent_limit: int = 5,
+        app_minute_limit: int = 10_000,
+        idempotency_ttl_seconds: float = 360,
+        max_page_size: int = 1000,
+        default_page_size: int = 100,
+        email_daily_cap: int = 1000,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.webhook_key = webhook_key
+        self.access_token_seconds = access_token_seconds
+        self.refresh_grace_seconds = refresh_grace_seconds
+        self.minute_limit = minute_limit
+        self.day_limit = day_limit
+        self.concurrent_limit = concurrent_limit
+        self.app_minute_limit = app_minute_limit
+        self.idempotency_ttl_seconds = idempotency_ttl_seconds
+        self.max_page_size = max_page_size
+        self.default_page_size = default_page_size
+        self.email_daily_cap = email_daily_cap
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._last_stamp = EPOCH
+        self.faults = Faults()
+        self.orgs: dict[str, Org] = {}
+        self.add_tenant(tenant_id, tenant_name, base_currency=base_currency, country_code=country_code)
+        self.clients: dict[str, str] = {client_id: client_secret}
+        self.grants: dict[str, Grant] = {}
+        self._refresh_index: dict[str, str] = {}  # refresh token (current or retired) -> grant id
+        self._access: dict[str, tuple[str, float]] = {}  # access token -> (grant id, expires at)
+        self._codes: dict[str, dict[str, Any]] = {}
+        # What tests assert on.
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request, identity included
+        self.writes: Counter[str] = Counter()  # writes actually applied, per Idempotency-Key
+        self.unkeyed_writes = 0
+        self.replays: Counter[str] = Counter()
+        self.idempotency_mismatches = 0
+        self.token_requests: list[dict[str, str]] = []
+        self.webhook_deliveries: list[dict[str, Any]] = []
+        self.last_intent_seconds: float | None = None
+        self._idempotency: dict[tuple[str, str], tuple[float, int, str, str, str]] = {}
+        self._minute: dict[str, deque[float]] = {}
+        self._day: dict[str, deque[float]] = {}
+        self._app_minute: deque[float] = deque()
+        self._in_flight: Counter[str] = Counter()
+        self._sequence = 0
+        self._lock = threading.RLock()
+        self._server: _Served | None = None
+        self.base_url = ""
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> XeroEmulator:
+        self._server = _Served(self._app())
+        self.base_url = self._server.start()
+        return self
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> XeroEmulator:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.base_url}/api.xro/2.0"
+
+    @property
+    def identity_base(self) -> str:
+        return self.base_url
+
+    def add_tenant(self, tenant_id: str, name: str, *, base_currency: str = "USD", country_code: str = "US") -> Org:
+        org = Org(tenant_id=tenant_id, name=name, base_currency=base_currency, country_code=country_code,
+                  currencies={base_currency, "USD", "NZD", "AUD", "EUR", "GBP", "CAD"})
+        self.orgs[tenant_id] = org
+        return org
+
+    def now(self) -> datetime:
+        """The emulator's clock, strictly increasing by at least a millisecond per call (UpdatedDateUTC)."""
+        with self._lock:
+            stamp = self._clock().astimezone(UTC)
+            stamp = stamp.replace(microsecond=stamp.microsecond // 1000 * 1000)
+            if stamp <= self._last_stamp:
+                stamp = self._last_stamp + timedelta(milliseconds=1)
+            self._last_stamp = stamp
+            return stamp
+
+    def today(self) -> date:
+        return self._clock().astimezone(UTC).date()
+
+    # --- identity ------------------------------------------------------------------------------------
+
+    def issue_tokens(self, tenants: list[str] | None = None, scope: str = DEFAULT_SCOPE,
+                     client_id: str | None = None) -> dict[str, Any]:
+        """A token response as /connect/token gives after a completed consent (tests skip the browser)."""
+        with self._lock:
+            grant_id = uuid.uuid4().hex
+            grant = Grant(client_id=client_id or self.client_id, tenants=list(tenants or [self.tenant_id]),
+                          scope=scope, refresh_token=secrets.token_hex(32))
+            grant.connection_ids = {t: str(uuid.uuid4()) for t in grant.tenants}
+            self.grants[grant_id] = grant
+            self._refresh_index[grant.refresh_token] = grant_id
+            return self._token_response(grant_id, with_refresh="offline_access" in scope.split())
+
+    def _token_response(self, grant_id: str, with_refresh: bool = True) -> dict[str, Any]:
+        grant = self.grants[grant_id]
+        access = "eyJ" + secrets.token_urlsafe(40)
+        self._access[access] = (grant_id, time.time() + self.access_token_seconds)
+        response: dict[str, Any] = {"id_token": "eyJ" + secrets.token_urlsafe(24), "access_token": access,
+                                    "expires_in": self.access_token_seconds, "token_type": "Bearer",
+                                    "scope": grant.scope}
+        if with_refresh:
+            response["refresh_token"] = grant.refresh_token
+        return response
+
+    def expire_access_tokens(self) -> None:
+        with self._lock:
+            self._access = {token: (grant, 0.0) for token, (grant, _) in self._access.items()}
+
+    def revoke_refresh_tokens(self) -> None:
+        """As if the user disconnected the app: every refresh token now answers invalid_grant."""
+        with self._lock:
+            for grant in self.grants.values():
+                grant.revoked = True
+
+    def _client_from(self, request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("basic "):
+            try:
+                client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+                return client_id, secret
+            except (ValueError, UnicodeDecodeError):
+                return None, None
+        return form.get("client_id"), form.get("client_secret")
+
+    def _token(self, request: Request, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        self.token_requests.append(dict(form))
+        if self.faults.token_errors > 0:
+            self.faults.token_errors -= 1
+            return 500, {"error": "server_error"}
+        grant_type = form.get("grant_type")
+        client_id, secret = self._client_from(request, form)
+        if grant_type == "authorization_code":
+            code = self._codes.pop(form.get("code", ""), None)
+            if code is None or code["expires"] < time.time():
+                return 400, {"error": "invalid_grant"}
+            if code["redirect_uri"] != form.get("redirect_uri"):
+                return 400, {"error": "invalid_grant"}
+            if code.get("challenge"):
+                verifier = form.get("code_verifier", "")
+                digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+                if digest != code["challenge"] or client_id != code["client_id"]:
+                    return 400, {"error": "invalid_grant"}
+            elif client_id not in self.clients or self.clients[client_id] != secret:
+                return 400, {"error": "invalid_client"}
+            grant = Grant(client_id=code["client_id"], tenants=list(self.orgs), scope=code["scope"],
+                          refresh_token=secrets.token_hex(32))
+            grant.connection_ids = {t: str(uuid.uuid4()) for t in grant.tenants}
+            grant_id = uuid.uuid4().hex
+            self.grants[grant_id] = grant
+            self._refresh_index[grant.refresh_token] = grant_id
+            return 200, self._token_response(grant_id, with_refresh="offline_access" in grant.scope.split())
+        if client_id not in self.clients or self.clients[client_id] != secret:
+            return 400, {"error": "invalid_client"}
+        if grant_type == "refresh_token":
+            token = form.get("refresh_token", "")
+            grant_id = self._refresh_index.get(token, "")
+            grant = self.grants.get(grant_id)
+            if grant is None or grant.revoked or grant.client_id != client_id:
+                return 400, {"error": "invalid_grant"}
+            if token != grant.refresh_token:
+                retired_at = grant.retired.get(token, 0.0)
+                if time.time() - retired_at > self.refresh_grace_seconds:
+                    return 400, {"error": "invalid_grant"}
+            # Rotation: a new refresh token every time; the one used stays valid for the grace period.
+            grant.retired[grant.refresh_token] = time.time()
+            grant.refresh_token = secrets.token_hex(32)
+            self._refresh_index[grant.refresh_token] = grant_id
+            return 200, self._token_response(grant_id)
+        if grant_type == "client_credentials":
+            grant = Grant(client_id=client_id or "", tenants=[self.tenant_id], scope=form.get("scope") or DEFAULT_SCOPE,
+                          refresh_token=secrets.token_hex(32), revoked=True)
+            grant_id = uuid.uuid4().hex
+            self.grants[grant_id] = grant
+            return 200, self._token_response(grant_id, with_refresh=False)
+        return 400, {"error": "unsupported_grant_type"}
+
+    def _bearer_grant(self, request: Request) -> tuple[str, Grant]:
+        auth = request.headers.get("authorization", "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        if self.faults.stale_tokens:
+            self.faults.stale_tokens = False
+            self.expire_access_tokens()
+        found = self._access.get(token)
+        unauthorised = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        if found is None:
+            raise HttpError(401, _problem(401, "Unauthorized", "AuthenticationUnsuccessful"), unauthorised)
+        grant_id, expires = found
+        if expires < time.time():
+            stamp = datetime.fromtimestamp(expires, UTC).strftime("%m/%d/%Y %H:%M:%S")
+            raise HttpError(401, _problem(401, "Unauthorized", f"TokenExpired: token expired at {stamp}"), unauthorised)
+        grant = self.grants[grant_id]
+        if grant.revoked and grant.refresh_token in self._refresh_index:
+            raise HttpError(401, _problem(401, "Unauthorized", "AuthenticationUnsuccessful"), unauthorised)
+        return grant_id, grant
+
+    # --- rate limits -------------------------------------------------------------------------------
+
+    def _window(self, store: dict[str, deque[float]], tenant: str, span: float) -> deque[float]:
+        window = store.setdefault(tenant, deque())
+        now = time.monotonic()
+        while window and now - window[0] >= span:
+            window.popleft()
+        return window
+
+    def _admit(self, tenant: str) -> None:
+        """Rate limits first (before the idempotency cache, as Xero does), then the call is counted."""
+        now = time.monotonic()
+        minute = self._window(self._minute, tenant, 60)
+        day = self._window(self._day, tenant, 86_400)
+        while self._app_minute and now - self._app_minute[0] >= 60:
+            self._app_minute.popleft()
+        problem, retry = None, 0.0
+        if self.faults.rate_limit_storm > 0:
+            self.faults.rate_limit_storm -= 1
+            problem, retry = self.faults.rate_limit_problem, float(self.faults.retry_after)
+        elif self._in_flight[tenant] >= self.concurrent_limit:
+            problem, retry = "concurrent", 1.0
+        elif len(day) >= self.day_limit:
+            problem, retry = "day", 86_400 - (now - day[0])
+        elif len(minute) >= self.minute_limit:
+            problem, retry = "minute", 60 - (now - minute[0])
+        elif len(self._app_minute) >= self.app_minute_limit:
+            problem, retry = "appminute", 60 - (now - self._app_minute[0])
+        if problem is not None:
+            # The configured Retry-After wins over the computed one so tests stay fast.
+            seconds = self.faults.retry_after if self.faults.rate_limit_storm >= 0 else retry
+            raise HttpError(429, _problem(429, "Too Many Requests", f"You've exceeded the per {problem} rate limit"),
+                            {"Retry-After": str(max(1, int(min(seconds, retry) + 0.999))),
+                             "X-Rate-Limit-Problem": problem})
+        minute.append(now)
+        day.append(now)
+        self._app_minute.append(now)
+        self._in_flight[tenant] += 1
+
+    def _limit_headers(self, tenant: str | None) -> dict[str, str]:
+        headers = {"Xero-Correlation-Id": str(uuid.uuid4())}
+        if tenant is not None and tenant in self.orgs:
+            minute = self._window(self._minute, tenant, 60)
+            day = self._window(self._day, tenant, 86_400)
+            headers["X-MinLimit-Remaining"] = str(max(0, self.minute_limit - len(minute)))
+            headers["X-DayLimit-Remaining"] = str(max(0, self.day_limit - len(day)))
+            headers["X-AppMinLimit-Remaining"] = str(max(0, self.app_minute_limit - len(self._app_minute)))
+        return headers
+
+    # --- the app -----------------------------------------------------------------------------------
+
+    def _app(self) -> FastAPI:
+        app = FastAPI(title="Xero emulator")
+
+        @app.get("/identity/connect/authorize")
+        async def authorize(request: Request) -> Response:
+            params = dict(request.query_params)
+            with self._lock:
+                self.requests.append(("GET", "/identity/connect/authorize"))
+                if params.get("client_id") not in self.clients or params.get("response_type") != "code":
+                    return Response(content=encode({"error": "unauthorized_client"}), status_code=400,
+                                    media_type="application/json")
+                code = secrets.token_hex(16)
+                self._codes[code] = {"client_id": params["client_id"], "redirect_uri": params.get("redirect_uri"),
+                                     "scope": params.get("scope", ""), "expires": time.time() + 300,
+                                     "challenge": params.get("code_challenge")}
+            query = urlencode({"code": code, "scope": params.get("scope", ""), "state": params.get("state", "")})
+            return RedirectResponse(f"{params.get('redirect_uri')}?{query}", status_code=302)
+
+        @app.post("/connect/token")
+        async def token(request: Request) -> Response:
+            form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+            with self._lock:
+                self.requests.append(("POST", "/connect/token"))
+                status, body = self._token(request, form)
+            return Response(content=encode(body), status_code=status, media_type="application/json",
+                            headers={"Cache-Control": "no-store"})
+
+        @app.post("/connect/revocation")
+        async def revoke(request: Request) -> Response:
+            form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+            with self._lock:
+                self.requests.append(("POST", "/connect/revocation"))
+                client_id, secret = self._client_from(request, form)
+                if self.clients.get(client_id or "") != secret:
+                    return Response(content=encode({"error": "invalid_client"}), status_code=400,
+                                    media_type="application/json")
+                grant = self.grants.get(self._refresh_index.get(form.get("token", ""), ""))
+                if grant is not None:
+                    grant.revoked = True
+            return Response(status_code=200)
+
+        @app.api_route("/connections", methods=["GET"])
+        @app.api_route("/Connections", methods=["GET"])
+        async def connections(request: Request) -> Response:
+            with self._lock:
+                self.requests.append(("GET", "/connections"))
+                try:
+                    _, grant = self._bearer_grant(request)
+                except HttpError as error:
+                    return Response(content=encode(error.body), status_code=error.status,
+                                    media_type="application/json", headers=error.headers)
+                stamp = grant.created.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
+                listing = [{"id": grant.connection_ids[t], "authEventId": str(uuid.uuid4()), "tenantId": t,
+                            "tenantType": "ORGANISATION", "tenantName": self.orgs[t].name,
+                            "createdDateUtc": stamp, "updatedDateUtc": stamp} for t in grant.tenants]
+            return Response(content=encode(listing), media_type="application/json")
+
+        @app.delete("/connections/{connection_id}")
+        async def disconnect(connection_id: str, request: Request) -> Response:
+            with self._lock:
+                self.requests.append(("DELETE", "/connections"))
+                try:
+                    _, grant = self._bearer_grant(request)
+                except HttpError as error:
+                    return Response(content=encode(error.body), status_code=error.status,
+                                    media_type="application/json")
+                for tenant, cid in list(grant.connection_ids.items()):
+                    if cid == connection_id:
+                        grant.tenants.remove(tenant)
+                        del grant.connection_ids[tenant]
+                        return Response(status_code=204)
+            return Response(status_code=404)
+
+        @app.api_route("/api.xro/2.0/{path:path}", methods=["GET", "PUT", "POST", "PATCH", "DELETE"])
+        async def accounting(path: str, request: Request) -> Response:
+            return await self._accounting(request, path)
+
+        return app
+
+    async def _accounting(self, request: Request, path: str) -> Response:
+        raw = await request.body()
+        method = request.method.upper()
+        tenant: str | None = None
+        admitted = False
+        extra: dict[str, str] = {}
+        try:
+            with self._lock:
+                self.requests.append((method, "/" + path))
+                self._bearer_grant(request)
+                _, grant = self._bearer_grant(request)
+                tenant = request.headers.get("xero-tenant-id", "").strip().lower() or None
+                if tenant is None or tenant not in grant.tenants or tenant not in self.orgs:
+                    detail = "AuthorizationUnsuccessful"
+                    raise HttpError(403, _problem(403, "Forbidden", detail))
+                self._admit(tenant)
+                admitted = True
+            if self.faults.slow_seconds:
+                await asyncio.sleep(self.faults.slow_seconds)
+            with self._lock:
+                if self.faults.server_errors > 0:
+                    self.faults.server_errors -= 1
+                    status = self.faults.server_error_status
+                    raise HttpError(status, _exception(0, "UnknownErrorException",
+                                                       "An error occurred in Xero. Check the API Status page "
+                                                       "http://status.developer.xero.com for current service status."))
+                status, payload = self._with_idempotency(request, method, path, raw, self.orgs[tenant])
+        except HttpError as error:
+            status, payload, extra = error.status, error.body, error.headers
+        finally:
+            if admitted and tenant is not None:
+                with self._lock:
+                    self._in_flight[tenant] -= 1
+        with self._lock:
+            headers = {**self._limit_headers(tenant), **extra}
+        if status == 204 or payload is None:
+            return Response(status_code=status, headers=headers)
+        content = payload if isinstance(payload, str) else encode(payload)
+        media = "text/plain" if isinstance(payload, str) and not payload.startswith("{") else "application/json"
+        return Response(content=content, status_code=status, media_type=media, headers=headers)
+
+    def _with_idempotency(self, request: Request, method: str, path: str, raw: bytes, org: Org) -> tuple[int, Any]:
+        key = request.headers.get("idempotency-key")
+        writing = method in WRITE_METHODS
+        digest = hashlib.sha256(raw).hexdigest()
+        if writing and key:
+            if len(key) > 128:
+                raise HttpError(400, _exception(10, "ValidationException",
+                                                "Idempotency-Key must be 128 characters or fewer"))
+            cached = self._idempotency.get((org.tenant_id, key))
+            if cached is not None and cached[0] > time.monotonic():
+                _, status, text, where, body_digest = cached
+                if where != f"{method} {path}".lower() or body_digest != digest:
+                    # Unconfirmed in Xero's docs: we replay (the lenient choice) and count it for tests.
+                    self.idempotency_mismatches += 1
+                    log.warning("Idempotency-Key %s reused for a different request; replaying the first", key)
+                self.replays[key] += 1
+                return status, text
+        call = Call(method=method, parts=[p for p in path.split("/") if p],
+                    query={k.lower(): v for k, v in request.query_params.items()},
+                    headers={k.lower(): v for k, v in request.headers.items()}, body=None)
+        if raw.strip():
+            try:
+                call.body = json.loads(raw, parse_float=Decimal)
+            except ValueError:
+                raise HttpError(400, _exception(14, "PostDataInvalidException",
+                                                "The request body is not valid JSON")) from None
+        status, payload = self._route(org, call)
+        if writing:
+            if key:
+                self.writes[key] += 1
+                if status < 500:
+                    text = payload if payload is None or isinstance(payload, str) else encode(payload)
+                    self._idempotency[(org.tenant_id, key)] = (
+                        time.monotonic() + self.idempotency_ttl_seconds, status, text, f"{method} {path}".lower(),
+                        digest)
+            else:
+                self.unkeyed_writes += 1
+            if self.faults.lose_responses > 0 and status < 300:
+                self.faults.lose_responses -= 1
+                raise HttpError(504, "Gateway Timeout")
+        return status, payload
+
+    # --- routing -----------------------------------------------------------------------------------
+
+    def _route(self, org: Org, call: Call) -> tuple[int, Any]:
+        parts = call.parts
+        head = parts[0].lower() if parts else ""
+        method = call.method
+        if head == "organisation" and method == "GET":
+            return 200, self._envelope("Organisations", [self._organisation_view(org)])
+        if head == "accounts" and method == "GET":
+            return 200, self._envelope("Accounts", self._filtered(call, [dict(a) for a in org.accounts]))
+        if head == "reports" and len(parts) == 2 and parts[1].lower() == "agedreceivablesbycontact":
+            return 200, self._aged_receivables(org, call)
+        if head not in ENTITY_COLLECTIONS:
+            raise HttpError(404, "The resource you're looking for cannot be found")
+        if len(parts) >= 3 and parts[2].lower() == "history":
+            return self._history(org, call, head, parts[1])
+        handler = getattr(self, f"_{head}", None)
+        if handler is None:
+            raise HttpError(404, "The resource you're looking for cannot be found")
+        result: tuple[int, Any] = handler(org, call)
+        return result
+
+    def _envelope(self, plural: str, items: list[Any], pagination: dict[str, int] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": "duecourse tests",
+                                "DateTimeUTC": self.now()}
+        if pagination is not None:
+            body["pagination"] = pagination
+        body[plural] = items
+        return body
+
+    def _find(self, org: Org, collection: str, ident: str, *numbers: str) -> dict[str, Any]:
+        records: dict[str, dict[str, Any]] = org.books[collection]
+        found = records.get(ident.lower())
+        if found is None and numbers:
+            found = next((r for r in records.values() if any(r.get(n) == ident for n in numbers)), None)
+        if found is None:
+            raise HttpError(404, "The resource you're looking for cannot be found")
+        return found
+
+    def _filtered(self, call: Call, views: list[dict[str, Any]], *, paged: bool = True,
+                  fixed_page_size: int | None = None) -> list[dict[str, Any]]:
+        """If-Modified-Since, where and order, then a page when asked; `self._last_pagination` is set."""
+        self._last_pagination: dict[str, int] | None = None
+        since = call.headers.get("if-modified-since")
+        if since:
+            try:
+                moment = parse_http_time(since)
+            except (ValueError, TypeError):
+                raise HttpError(400, _exception(10, "ValidationException", f"If-Modified-Since {since!r} is not a date"))
+            views = [v for v in views if v.get("UpdatedDateUTC") is None or v["UpdatedDateUTC"] > moment]
+        where = call.q("where")
+        if where:
+            try:
+                clause = Where(where)
+                views = [v for v in views if clause.matches(v)]
+            except QueryError as error:
+                raise HttpError(400, _exception(16, "QueryParseException", str(error))) from None
+        order = call.q("order")
+        if order:
+            try:
+                views = order_by(views, order)
+            except QueryError as error:
+                raise HttpError(400, _exception(16, "QueryParseException", str(error))) from None
+        page_text = call.q("page")
+        if page_text and paged:
+            try:
+                page = max(1, int(page_text))
+                size = fixed_page_size or int(call.q("pageSize") or self.default_page_size)
+            except ValueError:
+                raise HttpError(400, _exception(10, "ValidationException", "page and pageSize must be numbers")) from None
+            size = max(1, min(size, self.max_page_size))
+            count = len(views)
+            self._last_pagination = {"page": page, "pageSize": size, "pageCount": (count + size - 1) // size,
+                                     "itemCount": count}
+            views = views[(page - 1) * size: page * size]
+        return views
+
+    def _listing(self, call: Call, plural: str, views: list[dict[str, Any]], *, lines: bool = True,
+                 paginated: bool = True) -> dict[str, Any]:
+        selected = self._filtered(call, views)
+        pagination = self._last_pagination if paginated else None
+        if not lines or call.q("page") is None or call.flag("summaryOnly"):
+            # Without `page` (and with summaryOnly) Xero leaves the line items out.
+            selected = [{k: v for k, v in item.items() if k != "LineItems"} for item in selected]
+        return self._envelope(plural, selected, pagination)
+
+    def _event(self, org: Org, category: str, resource: str, ident: str, kind: str,
+               data: dict[str, Any] | None = None) -> None:
+        org.events.append({"category": category, "resource": resource, "id": ident, "type": kind,
+                           "at": self.now(), "data": data})
+
+    def _note_system(self, org: Org, resource: str, ident: str, changes: str, details: str) -> None:
+        org.history.setdefault(f"{resource}/{ident}", []).append(
+            {"Changes": changes, "DateUTC": self.now(), "User": "System Generated", "Details": details})
+
+    # --- shared document rules ---------------------------------------------------------------------
+
+    def _contact_for(self, org: Org, element: Any) -> str:
+        if not isinstance(element, dict) or not (element.get("ContactID") or element.get("Name")):
+            raise Invalid("A Contact must be specified for this type of transaction")
+        contact_id = element.get("ContactID")
+        if contact_id:
+            contact = org.contacts.get(str(contact_id).lower())
+            if contact is None:
+                raise Invalid(f"The contact with ContactID {contact_id} could not be found")
+            if contact["ContactStatus"] == "ARCHIVED":
+                raise Invalid(f"The contact {contact['Name']} is archived")
+            return str(contact["ContactID"])
+        name = str(element["Name"]).strip()
+        for contact in org.contacts.values():
+            if contact["Name"].lower() == name.lower() and contact["ContactStatus"] == "ACTIVE":
+                return str(contact["ContactID"])
+        return str(self._create_contact(org, {"Name": name})["ContactID"])
+
+    def _lines(self, org: Org, raw_lines: Any, amount_types: str, *, unitdp4: bool, require_account: bool,
+               kind: str) -> tuple[list[dict[str, Any]], Decimal, Decimal, Decimal]:
+        if raw_lines is None:
+            raw_lines = []
+        if not isinstance(raw_lines, list):
+            raise Invalid("LineItems must be a list")
+        lines: list[dict[str, Any]] = []
+        sub_total = total_tax = Decimal("0.00")
+        for position, raw in enumerate(raw_lines, start=1):
+            if not isinstance(raw, dict):
+                raise Invalid(f"Line item {position} is not an object")
+            quantity = _dec(raw.get("Quantity", 1), "Quantity").quantize(UNIT4)
+            if raw.get("UnitAmount") is None:
+                if raw.get("LineAmount") is None:
+                    raise Invalid(f"Line item {position}: a UnitAmount or LineAmount must be specified")
+                unit = _dec(raw["LineAmount"], "LineAmount") / (quantity or Decimal(1))
+            else:
+                unit = _dec(raw["UnitAmount"], "UnitAmount")
+            unit = unit.quantize(UNIT4 if unitdp4 else CENT, rounding=ROUND_HALF_UP)
+            discount = _dec(raw["DiscountRate"], "DiscountRate") if raw.get("DiscountRate") is not None else None
+            amount = money(quantity * unit * ((100 - (discount or 0)) / 100))
+            code = raw.get("AccountCode")
+            if require_account and not code and not raw.get("ItemCode"):
+                raise Invalid(f"Account code must be specified for line item {position} of this {kind}")
+            account = org.account_by_code(code) if code else None
+            tax_type = "NONE" if amount_types == "NoTax" else (raw.get("TaxType") or (account or {}).get("TaxType")
+                                                              or "NONE")
+            if tax_type not in TAX_RATES:
+                raise Invalid(f"The TaxType code '{tax_type}' does not exist or cannot be used for this type of "
+                              "transaction.")
+            rate = TAX_RATES[tax_type]
+            if amount_types == "Exclusive":
+                tax = money(amount * rate)
+            elif amount_types == "Inclusive":
+                tax = money(amount - amount / (1 + rate))
+            else:
+                tax = Decimal("0.00")
+            sub_total += amount - (tax if amount_types == "Inclusive" else 0)
+            total_tax += tax
+            line = {"LineItemID": str(raw.get("LineItemID") or uuid.uuid4()).lower(),
+                    "Description": raw.get("Description"), "Quantity": quantity, "UnitAmount": unit,
+                    "ItemCode": raw.get("ItemCode"), "AccountCode": code, "TaxType": tax_type, "TaxAmount": tax,
+                    "LineAmount": amount, "DiscountRate": discount, "Tracking": []}
+            lines.append(line)
+        return lines, money(sub_total), money(total_tax), money(sub_total + total_tax)
+
+    @staticmethod
+    def _amount_types(value: Any, *, quote: bool = False) -> str:
+        text = str(value or "Exclusive").strip().upper()
+        names = {"EXCLUSIVE": "Exclusive", "INCLUSIVE": "Inclusive", "NOTAX": "NoTax"}
+        if text not in names:
+            raise Invalid(f"LineAmountTypes {value!r} is not one of Exclusive, Inclusive, NoTax")
+        return text if quote else names[text]
+
+    def _currency(self, org: Org, value: Any, contact_id: str | None = None) -> str:
+        if value:
+            code = str(value).upper()
+        elif contact_id and org.contacts[contact_id].get("DefaultCurrency"):
+            code = org.contacts[contact_id]["DefaultCurrency"]
+        else:
+            code = org.base_currency
+        if code not in org.currencies:
+            raise Invalid(f"The currency code {code} has not been enabled for this organisation")
+        return code
+
+    def _paid(self, org: Org, invoice_id: str, as_of: date | None = None) -> Decimal:
+        return sum((p["Amount"] for p in org.payments.values()
+                    if p["InvoiceID"] == invoice_id and p["Status"] == "AUTHORISED"
+                    and (as_of is None or p["Date"] <= as_of)), Decimal("0.00"))
+
+    def _credited(self, org: Org, invoice_id: str, as_of: date | None = None) -> Decimal:
+        total = Decimal("0.00")
+        for source in (org.credit_notes, org.overpayments):
+            for document in source.values():
+                for allocation in document.get("Allocations", []):
+                    if allocation["InvoiceID"] == invoice_id and (as_of is None or allocation["Date"] <= as_of):
+                        total += allocation["Amount"]
+        return total
+
+    def _due(self, org: Org, invoice: dict[str, Any]) -> Decimal:
+        if invoice["Status"] in ("VOIDED", "DELETED"):
+            return Decimal("0.00")
+        ident = invoice["InvoiceID"]
+        return money(invoice["Total"] - self._paid(org, ident) - self._credited(org, ident))
+
+    def _settle(self, org: Org, invoice: dict[str, Any], on: date) -> None:
+        """PAID is the system's: AmountDue reaching zero pays the invoice; a deleted payment reopens it."""
+        if invoice["Status"] not in ("AUTHORISED", "PAID"):
+            return
+        due = self._due(org, invoice)
+        if due <= 0 and invoice["Status"] == "AUTHORISED":
+            invoice["Status"], invoice["FullyPaidOnDate"] = "PAID", on
+        elif due > 0 and invoice["Status"] == "PAID":
+            invoice["Status"], invoice["FullyPaidOnDate"] = "AUTHORISED", None
+        invoice["UpdatedDateUTC"] = self.now()
+        self._event(org, "INVOICE", "Invoices", invoice["InvoiceID"], "UPDATE")
+
+    def _remaining(self, document: dict[str, Any]) -> Decimal:
+        if document["Status"] not in ("AUTHORISED", "PAID"):
+            return Decimal("0.00") if document["Status"] in ("VOIDED", "DELETED") else document["Total"]
+        return money(document["Total"] - sum((a["Amount"] for a in document.get("Allocations", [])), Decimal("0")))
+
+    def _write_many(self, org: Org, call: Call, plural: str, one: Callable[[dict[str, Any]], dict[str, Any]],
+                    *, unwrapped_single: bool = False) -> tuple[int, Any]:
+        """A PUT/POST of a plural body. summarizeErrors (default true): all or nothing, 400 with the failing
+        elements; false: 200 with each element's own HasErrors/ValidationErrors."""
+        body = call.body
+        if unwrapped_single and isinstance(body, dict) and plural not in body:
+            elements: Any = [body]
+        else:
+            elements = body.get(plural) if isinstance(body, dict) else None
+        if not isinstance(elements, list) or not elements:
+            raise HttpError(400, _exception(14, "PostDataInvalidException",
+                                            f"The request body must hold a non-empty {plural} list"))
+        summarize = (call.q("summarizeErrors") or "true").lower() != "false"
+        if summarize:
+            saved = copy.deepcopy(org.books)
+            results, failures = [], []
+            for element in elements:
+                try:
+                    results.append(one(element))
+                except Invalid as error:
+                    failures.append({**element, "ValidationErrors": [{"Message": str(error)}], "HasErrors": True})
+            if failures:
+                org.books = saved
+                body_out = _exception(10, "ValidationException", "A validation exception occurred")
+                body_out["Elements"] = failures
+                return 400, body_out
+            return 200, self._envelope(plural, results)
+        results = []
+        for element in elements:
+            saved = copy.deepcopy(org.books)
+            try:
+                results.append({**one(element), "HasErrors": False})
+            except Invalid as error:
+                org.books = saved
+                results.append({**element, "HasErrors": True, "ValidationErrors": [{"Message": str(error)}]})
+        return 200, self._envelope(plural, results)
+
+    def _write_one(self, org: Org, call: Call, plural: str, one: Callable[[dict[str, Any]], dict[str, Any]]
+                   ) -> tuple[int, Any]:
+        """A POST to /{Collection}/{id}: the body's first element updates the one record."""
+        return self._write_many(org, call, plural, one)
+
+    # --- contacts ----------------------------------------------------------------------------------
+
+    def _contact_ref(self, org: Org, contact_id: str) -> dict[str, Any]:
+        contact = org.contacts[contact_id]
+        return {"ContactID": contact["ContactID"], "ContactStatus": contact["ContactStatus"], "Name": contact["Name"],
+                "EmailAddress": contact.get("EmailAddress"), "HasValidationErrors": False}
+
+    def _contact_view(self, org: Org, contact: dict[str, Any]) -> dict[str, Any]:
+        ident = contact["ContactID"]
+        today = self.today()
+        receivable = [i for i in org.invoices.values() if i["ContactID"] == ident and i["Type"] == "ACCREC"]
+        outstanding = sum((self._due(org, i) for i in receivable if i["Status"] == "AUTHORISED"), Decimal("0.00"))
+        overdue = sum((self._due(org, i) for i in receivable if i["Status"] == "AUTHORISED" and i.get("DueDate")
+                       and i["DueDate"] < today), Decimal("0.00"))
+        view = {k: v for k, v in contact.items() if not k.startswith("_")}
+        view.update({
+            "IsCustomer": bool(receivable), "IsSupplier": any(i["ContactID"] == ident and i["Type"] == "ACCPAY"
+                                                              for i in org.invoices.values()),
+            "Addresses": [{"AddressType": "POBOX"}, {"AddressType": "STREET"}],
+            "Phones": [{"PhoneType": t} for t in ("DEFAULT", "DDI", "FAX", "MOBILE")],
+            "Balances": {"AccountsReceivable": {"Outstanding": money(outstanding), "Overdue": money(overdue)},
+                         "AccountsPayable": {"Outstanding": Decimal("0.00"), "Overdue": Decimal("0.00")}},
+            "HasAttachments": False, "HasValidationErrors": False,
+        })
+        return view
+
+    _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+    def _apply_contact_fields(self, org: Org, contact: dict[str, Any], element: dict[str, Any]) -> None:
+        if "Name" in element:
+            name = str(element.get("Name") or "").strip()
+            if not name:
+                raise Invalid("The contact name must be specified")
+            for other in org.contacts.values():
+                if (other["ContactID"] != contact.get("ContactID") and other["ContactStatus"] == "ACTIVE"
+                        and other["Name"].lower() == name.lower()):
+                    raise Invalid(f"The contact name {name} is already assigned to another contact. The contact "
+                                  "name must be unique across all active contacts.")
+            contact["Name"] = name
+        if element.get("EmailAddress") is not None:
+            email = str(element["EmailAddress"]).strip()
+            if email and not self._EMAIL.match(email):
+                raise Invalid("Email address must be valid.")
+            contact["EmailAddress"] = email or None
+        for key in ("FirstName", "LastName", "ContactNumber", "AccountNumber", "TaxNumber"):
+            if element.get(key) is not None:
+                contact[key] = str(element[key])
+        if element.get("DefaultCurrency"):
+            contact["DefaultCurrency"] = self._currency(org, element["DefaultCurrency"])
+        if element.get("PaymentTerms") is not None:
+            terms = element["PaymentTerms"]
+            sales = terms.get("Sales") if isinstance(terms, dict) else None
+            if sales is not None:
+                if sales.get("Type") not in ("DAYSAFTERBILLDATE", "DAYSAFTERBILLMONTH", "OFCURRENTMONTH",
+                                             "OFFOLLOWINGMONTH"):
+                    raise Invalid(f"Payment terms type {sales.get('Type')!r} is not valid")
+                contact["PaymentTerms"] = {"Sales": {"Day": int(sales.get("Day") or 0), "Type": sales["Type"]}}
+        if element.get("ContactPersons") is not None:
+            contact["ContactPersons"] = [
+                {k: p.get(k) for k in ("FirstName", "LastName", "EmailAddress", "IncludeInEmails")}
+                for p in element["ContactPersons"] if isinstance(p, dict)]
+        if element.get("ContactStatus"):
+            status = str(element["ContactStatus"])
+            if status not in ("ACTIVE", "ARCHIVED"):
+                raise Invalid(f"ContactStatus {status} is not valid")
+            contact["ContactStatus"] = status
+
+    def _create_contact(self, org: Org, element: dict[str, Any]) -> dict[str, Any]:
+        if not str(element.get("Name") or "").strip():
+            raise Invalid("The contact name must be specified")
+        contact: dict[str, Any] = {"ContactID": str(uuid.uuid4()), "ContactStatus": "ACTIVE"}
+        self._apply_contact_fields(org, contact, {**element, "ContactStatus": "ACTIVE"})
+        contact["UpdatedDateUTC"] = self.now()
+        org.contacts[contact["ContactID"]] = contact
+        self._event(org, "CONTACT", "Contacts", contact["ContactID"], "CREATE")
+        return contact
+
+    def _update_contact(self, org: Org, contact: dict[str, Any], element: dict[str, Any]) -> dict[str, Any]:
+        self._apply_contact_fields(org, contact, element)
+        contact["UpdatedDateUTC"] = self.now()
+        self._event(org, "CONTACT", "Contacts", contact["ContactID"], "UPDATE")
+        return contact
+
+    def _contacts(self, org: Org, call: Call) -> tuple[int, Any]:
+        parts = call.parts
+        if call.method == "GET":
+            if len(parts) == 2:
+                contact = self._find(org, "contacts", parts[1], "ContactNumber")
+                return 200, self._envelope("Contacts", [self._contact_view(org, contact)])
+            views = [self._contact_view(org, c) for c in org.contacts.values()]
+            if not call.flag("includeArchived"):
+                views = [v for v in views if v["ContactStatus"] != "ARCHIVED"]
+            ids = {i.strip().lower() for i in (call.q("IDs") or "").split(",") if i.strip()}
+            if ids:
+                views = [v for v in views if v["ContactID"] in ids]
+            term = (call.q("searchTerm") or "").lower()
+            if term:
+                views = [v for v in views if term in " ".join(str(v.get(k) or "") for k in (
+                    "Name", "FirstName", "LastName", "ContactNumber", "EmailAddress")).lower()]
+            return 200, self._listing(call, "Contacts", views)
+
+        def one(element: dict[str, Any]) -> dict[str, Any]:
+            target = parts[1] if len(parts) == 2 else element.get("ContactID")
+            if target:
+                contact = self._find(org, "contacts", str(target))
+                return self._contact_view(org, self._update_contact(org, contact, element))
+            if call.method == "PUT" or not target:
+                return self._contact_view(org, self._create_contact(org, element))
+            raise Invalid("ContactID is required")
+
+        return self._write_many(org, call, "Contacts", one)
+
+    # --- invoices ----------------------------------------------------------------------------------
+
+    def _invoice_view(self, org: Org, invoice: dict[str, Any]) -> dict[str, Any]:
+        ident = invoice["InvoiceID"]
+        paid, credited = self._paid(org, ident), self._credited(org, ident)
+        payments = [{"PaymentID": p["PaymentID"], "Date": p["Date"], "Amount": p["Amount"], "Reference": p.get("Reference"),
+                     "CurrencyRate": p["CurrencyRate"], "HasAccount": False, "HasValidationErrors": False}
+                    for p in org.payments.values() if p["InvoiceID"] == ident and p["Status"] == "AUTHORISED"]
+        credit_notes = [{"CreditNoteID": c["CreditNoteID"], "CreditNoteNumber": c["CreditNoteNumber"],
+                         "Total": c["Total"], "AppliedAmount": a["Amount"], "Date": a["Date"],
+                         "HasErrors": False}
+                        for c in org.credit_notes.values() for a in c.get("Allocations", []) if a["InvoiceID"] == ident]
+        view: dict[str, Any] = {
+            "Type": invoice["Type"], "InvoiceID": ident, "InvoiceNumber": invoice.get("InvoiceNumber"),
+            "Reference": invoice.get("Reference") or "", "Payments": payments, "CreditNotes": credit_notes,
+            "Prepayments": [], "Overpayments": [], "AmountDue": self._due(org, invoice), "AmountPaid": money(paid),
+            "AmountCredited": money(credited), "CurrencyRate": invoice["CurrencyRate"], "IsDiscounted": False,
+            "HasAttachments": False, "HasErrors": False, "Contact": self._contact_ref(org, invoice["ContactID"]),
+            "DateString": _iso_local(invoice["Date"]), "Date": invoice["Date"],
+            "DueDateString": _iso_local(invoice["DueDate"]) if invoice.get("DueDate") else None,
+            "DueDate": invoice.get("DueDate"), "Status": invoice["Status"],
+            "LineAmountTypes": invoice["LineAmountTypes"], "LineItems": invoice["LineItems"],
+            "SubTotal": invoice["SubTotal"], "TotalTax": invoice["TotalTax"], "Total": invoice["Total"],
+            "UpdatedDateUTC": invoice["UpdatedDateUTC"], "CurrencyCode": invoice["CurrencyCode"],
+            "SentToContact": invoice.get("SentToContact", False), "FullyPaidOnDate": invoice.get("FullyPaidOnDate"),
+        }
+        return view
+
+    def _set_invoice_lines(self, org: Org, invoice: dict[str, Any], raw_lines: Any, unitdp4: bool) -> None:
+        lines, sub, tax, total = self._lines(org, raw_lines, invoice["LineAmountTypes"], unitdp4=unitdp4,
+                                             require_account=invoice["Status"] != "DRAFT", kind="invoice")
+        invoice.update(LineItems=lines, SubTotal=sub, TotalTax=tax, Total=total)
+
+    def _create_invoice(self, org: Org, element: dict[str, Any], unitdp4: bool = False) -> dict[str, Any]:
+        kind = element.get("Type")
+        if kind not in ("ACCREC", "ACCPAY"):
+            raise Invalid("Invoice Type must be ACCREC or ACCPAY")
+        contact_id = self._contact_for(org, element.get("Contact"))
+        status = str(element.get("Status") or "DRAFT")
+        if status not in ("DRAFT", "SUBMITTED", "AUTHORISED"):
+            raise Invalid(f"Invoice Status {status} is not valid for a new invoice")
+        issued = _date(element["Date"], "Date") if element.get("Date") else self.today()
+        due = _date(element["DueDate"], "DueDate") if element.get("DueDate") else None
+        terms = (org.contacts[contact_id].get("PaymentTerms") or {}).get("Sales")
+        if due is None and terms and terms["Type"] == "DAYSAFTERBILLDATE":
+            due = issued + timedelta(days=terms["Day"])
+        if due is None and status != "DRAFT":
+            raise Invalid("Due Date must be specified")
+        number = element.get("InvoiceNumber")
+        if number:
+            if any(i.get("InvoiceNumber") == number and i["Type"] == kind and i["Status"] != "DELETED"
+                   for i in org.invoices.values()):
+                raise Invalid("Invoice # must be unique.")
+        elif kind == "ACCREC":
+            number = org.next_number("INV")
+        invoice: dict[str, Any] = {
+            "InvoiceID": str(uuid.uuid4()), "Type": kind, "InvoiceNumber": number,
+            "Reference": element.get("Reference"), "ContactID": contact_id, "Date": issued, "DueDate": due,
+            "Status": status, "LineAmountTypes": self._amount_types(element.get("LineAmountTypes")),
+            "CurrencyCode": self._currency(org, element.get("CurrencyCode"), contact_id),
+            "CurrencyRate": Decimal("1.000000"), "SentToContact": False,
+        }
+        self._set_invoice_lines(org, invoice, element.get("LineItems"), unitdp4)
+        if status != "DRAFT" and not invoice["LineItems"]:
+            raise Invalid("Invoices must have at least one line item")
+        invoice["UpdatedDateUTC"] = self.now()
+        org.invoices[invoice["InvoiceID"]] = invoice
+        self._note_system(org, "Invoices", invoice["InvoiceID"], "Created",
+                          f"{number or 'Bill'} to {org.contacts[contact_id]['Name']} for {invoice['Total']}.")
+        self._event(org, "INVOICE", "Invoices", invoice["InvoiceID"], "CREATE")
+        return invoice
+
+    def _update_invoice(self, org: Org, invoice: dict[str, Any], element: dict[str, Any],
+                        unitdp4: bool = False) -> dict[str, Any]:
+        current = invoice["Status"]
+        target = str(element.get("Status") or current)
+        allocated = self._paid(org, invoice["InvoiceID"]) + self._credited(org, invoice["InvoiceID"]) > 0
+        if current in ("PAID", "VOIDED", "DELETED"):
+            raise Invalid("Invoice not of valid status for modification")
+        edits = [k for k in ("LineItems", "Contact", "CurrencyCode", "LineAmountTypes", "Date") if k in element]
+        if allocated and (edits or target != current):
+            raise Invalid("This document cannot be edited as it has a payment or credit note allocated to it.")
+        if target == "VOIDED" and current != "AUTHORISED":
+            raise Invalid("Only AUTHORISED invoices can be voided; delete a DRAFT or SUBMITTED invoice instead")
+        if target == "DELETED" and current not in ("DRAFT", "SUBMITTED"):
+            raise Invalid("Only DRAFT or SUBMITTED invoices can be deleted; void an AUTHORISED invoice instead")
+        if target not in ("DRAFT", "SUBMITTED", "AUTHORISED", "VOIDED", "DELETED"):
+            raise Invalid(f"Invoice Status {target} cannot be set")
+        if current == "AUTHORISED" and target in ("DRAFT", "SUBMITTED"):
+            raise Invalid("An AUTHORISED invoice cannot return to DRAFT or SUBMITTED")
+        if "Contact" in element:
+            invoice["ContactID"] = self._contact_for(org, element["Contact"])
+        for key in ("Reference", "InvoiceNumber"):
+            if key in element:
+                invoice[key] = element[key]
+        if "Date" in element:
+            invoice["Date"] = _date(element["Date"], "Date")
+        if "DueDate" in element:
+            invoice["DueDate"] = _date(element["DueDate"], "DueDate")
+        if "CurrencyCode" in element:
+            invoice["CurrencyCode"] = self._currency(org, element["CurrencyCode"], invoice["ContactID"])
+        if "LineAmountTypes" in element:
+            invoice["LineAmountTypes"] = self._amount_types(element["LineAmountTypes"])
+        invoice["Status"] = target
+        if "LineItems" in element or "LineAmountTypes" in element:
+            self._set_invoice_lines(org, invoice, element.get("LineItems", invoice["LineItems"]), unitdp4)
+        if target == "AUTHORISED" and (not invoice["LineItems"] or invoice.get("DueDate") is None):
+            raise Invalid("An AUTHORISED invoice needs line items and a Due Date")
+        invoice["UpdatedDateUTC"] = self.now()
+        if target != current:
+            self._note_system(org, "Invoices", invoice["InvoiceID"], target.capitalize(),
+                              f"{invoice.get('InvoiceNumber')} {target.lower()}.")
+        self._event(org, "INVOICE", "Invoices", invoice["InvoiceID"], "UPDATE")
+        return invoice
+
+    def _invoices(self, org: Org, call: Call) -> tuple[int, Any]:
+        parts = call.parts
+        if call.method == "GET" and len(parts) == 2:
+            invoice = self._find(org, "invoices", parts[1], "InvoiceNumber")
+            return 200, self._envelope("Invoices", [self._round_units(self._invoice_view(org, invoice), call)])
+        if call.method == "GET" and len(parts) == 3 and parts[2].lower() == "onlineinvoice":
+            invoice = self._find(org, "invoices", parts[1])
+            url = f"https://in.xero.com/{invoice['InvoiceID'][:8]}"
+            return 200, self._envelope("OnlineInvoices", [{"OnlineInvoiceUrl": url}])
+        if call.method == "POST" and len(parts) == 3 and parts[2].lower() == "email":
+            return self._email_invoice(org, self._find(org, "invoices", parts[1]))
+        if call.method == "GET" and len(parts) == 1:
+            views = [self._round_units(self._invoice_view(org, i), call) for i in org.invoices.values()]
+            for name, key in (("IDs", "InvoiceID"), ("InvoiceNumbers", "InvoiceNumber"), ("Statuses", "Status")):
+                wanted = {v.strip() for v in (call.q(name) or "").split(",") if v.strip()}
+                if wanted:
+                    fold = str.lower if key == "InvoiceID" else str
+                    views = [v for v in views if fold(str(v.get(key))) in {fold(w) for w in wanted}]
+            contacts = {v.strip().lower() for v in (call.q("ContactIDs") or "").split(",") if v.strip()}
+            if contacts:
+                views = [v for v in views if v["Contact"]["ContactID"] in contacts]
+            term = (call.q("searchTerm") or "").lower()
+            if term:
+                views = [v for v in views if term in f"{v.get('InvoiceNumber') or ''} {v.get('Reference')}".lower()]
+            return 200, self._listing(call, "Invoices", views)
+        if len(parts) > 2:
+            raise HttpError(404, "The resource you're looking for cannot be found")
+
+        def one(element: dict[str, Any]) -> dict[str, Any]:
+            target = parts[1] if len(parts) == 2 else element.get("InvoiceID")
+            if call.method == "PUT" and len(parts) == 1:
+                record = self._create_invoice(org, element, call.unitdp4)
+            elif target:
+                invoice = self._find(org, "invoices", str(target), "InvoiceNumber")
+                record = self._update_invoice(org, invoice, element, call.unitdp4)
+            else:
+                record = self._create_invoice(org, element, call.unitdp4)
+            return self._round_units(self._invoice_view(org, record), call)
+
+        return self._write_many(org, call, "Invoices", one)
+
+    @staticmethod
+    def _round_units(view: dict[str, Any], call: Call) -> dict[str, Any]:
+        """Without unitdp=4 unit amounts come back with two decimals."""
+        if call.unitdp4 or "LineItems" not in view:
+            return view
+        lines = [{**line, "UnitAmount": money(line["UnitAmount"])} for line in view["LineItems"]]
+        return {**view, "LineItems": lines}
+
+    def _email_invoice(self, org: Org, invoice: dict[str, Any]) -> tuple[int, Any]:
+        contact = org.contacts[invoice["ContactID"]]
+        try:
+            if invoice["Type"] != "ACCREC":
+                raise Invalid("Only sales invoices (ACCREC) can be emailed")
+            if invoice["Status"] not in ("SUBMITTED", "AUTHORISED", "PAID"):
+                raise Invalid("Only SUBMITTED, AUTHORISED or PAID invoices can be emailed")
+            if not contact.get("EmailAddress"):
+                raise Invalid(f"The contact {contact['Name']} does not have an email address")
+            today = self.today()
+            if sum(1 for e in org.emails if e["date"] == today) >= self.email_daily_cap:
+                raise Invalid("The daily limit of invoice emails for this organisation has been reached")
+        except Invalid as error:
+            body = _exception(10, "ValidationException", "A validation exception occurred")
+            body["Elements"] = [{"InvoiceID": invoice["InvoiceID"], "ValidationErrors": [{"Message": str(error)}]}]
+            return 400, body
+        org.emails.append({"invoice_id": invoice["InvoiceID"], "number": invoice["InvoiceNumber"],
+                           "to": contact["EmailAddress"], "date": self.today()})
+        invoice["SentToContact"] = True
+        invoice["UpdatedDateUTC"] = self.now()
+        self._note_system(org, "Invoices", invoice["InvoiceID"], "Sent",
+                          f"This invoice has been sent to {contact['EmailAddress']}.")
+        self._event(org, "INVOICE", "Invoices", invoice["InvoiceID"], "UPDATE")
+        return 204, None
