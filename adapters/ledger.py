@@ -194,6 +194,8 @@ class BankLine(BaseModel):
     payer_name: str
     reference: str = ""
     status: BankLineStatus = BankLineStatus.UNMATCHED
+    # The payment this deposit was recorded as, once it is matched (in the ledger or by duecourse).
+    payment_id: str | None = None
 
 
 class CreditNote(BaseModel):

@@ -367,3 +367,83 @@ class SyncCursors:
             row.updated_at = _now()
             session.add(row)
             session.commit()
+
+
+class ConnectionRow(SQLModel, table=True):
+    """A connected ledger company: its settings, and its OAuth tokens encrypted at rest."""
+
+    __tablename__ = "ledger_connections"
+    ledger: str = Field(primary_key=True)
+    tenant: str = Field(primary_key=True)
+    settings: str = "{}"  # JSON: client id, base URLs, display name (no secrets)
+    tokens: str | None = None  # Fernet ciphertext of OAuthTokens JSON
+    needs_reconsent: bool = False
+    last_error: str | None = None
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class Connection(BaseModel):
+    ledger: str
+    tenant: str
+    settings: dict[str, Any]
+    needs_reconsent: bool
+    last_error: str | None
+
+
+class EncryptedTokenStore:
+    """`adapters.oauth.TokenStore` over the store, encrypting tokens with `DUECOURSE_SECRET_KEY` (Fernet)."""
+
+    def __init__(self, store: Store, key: str) -> None:
+        from cryptography.fernet import Fernet
+
+        self.store = store
+        try:
+            self._fernet = Fernet(key.encode() if isinstance(key, str) else key)
+        except ValueError as error:
+            raise ValueError("DUECOURSE_SECRET_KEY must be a Fernet key (32 url-safe base64 bytes); "
+                             "make one with `python -c 'from cryptography.fernet import Fernet; "
+                             "print(Fernet.generate_key().decode())'`") from error
+        SQLModel.metadata.create_all(store.engine, tables=[ConnectionRow.__table__])  # type: ignore[attr-defined]
+
+    def load(self, ledger: str, tenant: str) -> Any:
+        from adapters.oauth import OAuthTokens
+
+        with self.store.session() as session:
+            row = session.get(ConnectionRow, (ledger, tenant))
+            if row is None or row.tokens is None:
+                return None
+            return OAuthTokens.model_validate_json(self._fernet.decrypt(row.tokens.encode()))
+
+    def save(self, ledger: str, tokens: Any) -> None:
+        with self.store.session() as session:
+            row = session.get(ConnectionRow, (ledger, tokens.tenant)) or ConnectionRow(ledger=ledger,
+                                                                                       tenant=tokens.tenant)
+            row.tokens = self._fernet.encrypt(tokens.model_dump_json().encode()).decode()
+            row.needs_reconsent = False
+            row.last_error = None
+            row.updated_at = _now()
+            session.add(row)
+            session.commit()
+
+    def save_connection(self, ledger: str, tenant: str, settings: dict[str, Any]) -> None:
+        with self.store.session() as session:
+            row = session.get(ConnectionRow, (ledger, tenant)) or ConnectionRow(ledger=ledger, tenant=tenant)
+            row.settings = json.dumps(settings, sort_keys=True)
+            row.updated_at = _now()
+            session.add(row)
+            session.commit()
+
+    def mark_reconsent(self, ledger: str, tenant: str, why: str) -> None:
+        with self.store.session() as session:
+            row = session.get(ConnectionRow, (ledger, tenant))
+            if row is not None:
+                row.needs_reconsent = True
+                row.last_error = why
+                session.add(row)
+                session.commit()
+
+    def connections(self) -> list[Connection]:
+        with self.store.session() as session:
+            return [Connection(ledger=row.ledger, tenant=row.tenant, settings=json.loads(row.settings),
+                               needs_reconsent=row.needs_reconsent, last_error=row.last_error)
+                    for row in session.exec(select(ConnectionRow))]

@@ -9,6 +9,10 @@ Time moves only when a test says so (`env.sleep`), a day at a time, landing at n
 sends at 09:00 customer-local (the customers here are in UTC), so each step covers one send window.
 Approvals go through the `operator_decision` signal: the time-skipping server has gaps for updates
 (sdk-python #826, #675).
+
+The outage test works around two properties of the time-skipping server, explained where they are handled:
+its clock stops while a workflow task waits for a worker (`Life.sleep_through_outage`), and it never
+gives up on a dead worker's sticky queue (`Life.restartable_worker`).
 """
 
 from __future__ import annotations
@@ -71,16 +75,15 @@ APPROVER = "ops@test"
 BILLING_EMAIL = "ap@contoso.test"
 COMPANY = "Northwind Studio"
 
-E = EventType
-WORKFLOW_TASK = (E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-                 (E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, E.EVENT_TYPE_WORKFLOW_TASK_FAILED,
-                  E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT))
-ACTIVITY = (E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
-            (E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, E.EVENT_TYPE_ACTIVITY_TASK_FAILED,
-             E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, E.EVENT_TYPE_ACTIVITY_TASK_CANCELED))
-CLOSED = {E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
-          E.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-          E.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED}
+WORKFLOW_TASK = (EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+                 (EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+                  EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT))
+ACTIVITY = (EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+            (EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+             EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED))
+CLOSED = {EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+          EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+          EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED}
 
 
 def still_open(counts: Counter[int], kind: tuple[int, tuple[int, ...]]) -> int:

@@ -176,6 +176,20 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report_shadow_cash(args: argparse.Namespace) -> int:
+    from workers.reports import shadow_cash_report
+
+    ledger, _ = _sandbox()
+    report = shadow_cash_report(_store(), ledger)
+    rate = "n/a" if report.match_rate is None else f"{report.match_rate:.1%}"
+    lines = [f"shadow suggestions {report.suggestions}; decided by people {report.decided_by_people}; "
+             f"agreed {report.agreed} (match rate {rate}); still open {report.pending}"]
+    lines += [f"  disagree on {d.bank_line_id}: engine {d.suggested} vs people {d.people_did}"
+              for d in report.disagreements]
+    emit(args, report.model_dump(mode="json"), "\n".join(lines))
+    return 0
+
+
 # --- production processes ----------------------------------------------------------------------------
 
 
@@ -330,6 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
         p = commands.add_parser(name, help=text)
         json_flag(p)
         p.set_defaults(run=handler)
+
+    report = commands.add_parser("report", help="reports").add_subparsers(dest="report_command", required=True)
+    shadow = report.add_parser("shadow-cash", help="cash application in shadow mode: suggestions vs what people did")
+    json_flag(shadow)
+    shadow.set_defaults(run=cmd_report_shadow_cash)
 
     # `match` and `bench` parse their own arguments.
     commands.add_parser("match", help="batch cash application (see --help)", add_help=False)

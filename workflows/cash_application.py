@@ -271,6 +271,8 @@ class CashApplication:
                 idempotency_key=f"{request.ledger}:{request.tenant}:bankline:{request.bank_line_id}:{step}",
                 workflow_id=workflow.info().workflow_id, invoice_id=None, action=action,
                 inputs={"bank_line_id": request.bank_line_id, "mode": request.mode,
+                        "decision": match.decision if match else None,
+                        "suggested": [[a.invoice_id, str(a.amount)] for a in match.allocations] if match else [],
                         "amount": str(match.amount) if match else None, "payer": match.payer_name if match else None,
                         "reference": match.reference if match else None,
                         "confidence": match.confidence if match else None},

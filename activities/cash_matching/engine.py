@@ -498,6 +498,18 @@ class MatchingEngine:
             fallback.blockers.append(f"{paid} is already paid or allocated")
             return fallback
 
+        if conflict:
+            own = self._own_invoice_for_amount(payer, amount, currency, payment)
+            fits_named = not foreign and self._single_fit(open_named, amount)
+            if own is not None and not fits_named:
+                tracked, cents = own
+                return _Proposal(
+                    [(tracked, cents)],
+                    0.75,
+                    tracked.customer_id,
+                    [*reasons, f"amount matches the payer's own {tracked.number} instead"],
+                    blockers,
+                )
         if len(foreign) == len(named):
             in_due_order = sorted(open_named, key=lambda o: o.due)
             return _Proposal(
@@ -511,24 +523,15 @@ class MatchingEngine:
                 ],
                 blockers,
             )
-        if conflict:
-            own = self._own_invoice_for_amount(payer, amount, currency, payment)
-            fits_named = self._single_fit(open_named, amount)
-            if own is not None and not fits_named:
-                tracked, cents = own
-                return _Proposal(
-                    [(tracked, cents)],
-                    0.75,
-                    tracked.customer_id,
-                    [*reasons, f"amount matches the payer's own {tracked.number} instead"],
-                    blockers,
-                )
 
         proposal = self._fit_named(open_named, hits, amount, reading.deduction_reason, reading.partial, customer_id)
         proposal.reasons[:0] = reasons
         touched = [t.number for t in open_named if t.remaining < t.original]
         if touched and proposal.confidence < _REF_TOLERANCE:
             blockers.append(f"{', '.join(touched)} already received another payment in this batch")
+        if fit < config.name_candidate and proposal.confidence < _REF_TOLERANCE:
+            # a mistyped number can name a stranger's invoice: only the exact amount vouches for it then
+            blockers.append("payer not recognised and the amount is not the balance")
         proposal.blockers.extend(blockers)
         proposal.confidence += name_adjust
         return proposal

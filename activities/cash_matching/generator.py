@@ -38,10 +38,12 @@ NOISE_KINDS: dict[str, float] = {
     "multi_no_reference": 4,
     "short_deduction": 5,
     "other_customer_reference": 3,
+    "reference_typo": 3,
     "foreign_currency": 3,
     "stranger": 5,
 }
-# kinds whose truth the safety rules allow to be applied automatically
+# kinds whose truth the safety rules allow to be applied automatically (a mistyped reference is safe only
+# when the typo is no invoice at all, which the generator decides per payment)
 SAFE_KINDS = frozenset(
     {
         "reference",
@@ -202,6 +204,7 @@ class _Builder:
         self.aliases: dict[str, str] = {}
         self.alias_keys: set[str] = set()
         self.available: dict[str, list[OpenInvoice]] = {}
+        self.by_number: dict[str, OpenInvoice] = {}
         self.window_days = 20
 
     # ---------------------------------------------------------------- customers and invoices
@@ -278,6 +281,7 @@ class _Builder:
         for customer in self.customers:
             customer.invoices.sort(key=lambda i: (i.due_date, i.issue_date, i.invoice_number))
             self.available[customer.customer_id] = list(customer.invoices)
+        self.by_number = {i.invoice_number: i for i in self.invoices}
 
     def alias_name(self, customer: _Customer) -> str:
         """A parent company, an owner or a treasury vehicle that pays for the customer; never a stranger's
@@ -473,7 +477,47 @@ class _Builder:
             return open_invoices[0]
         return self.rng.choice(open_invoices)
 
-    def payment(self, kind: str, on: date, payment_id: str) -> tuple[IncomingPayment, tuple[Allocation, ...]] | None:
+    def payment(
+        self, kind: str, on: date, payment_id: str
+    ) -> tuple[IncomingPayment, tuple[Allocation, ...], bool] | None:
+        """A payment of `kind`, its truth, and whether the safety rules allow applying it unattended."""
+        if kind == "reference_typo":
+            return self.reference_typo(on, payment_id)
+        made = self.plain_payment(kind, on, payment_id)
+        return None if made is None else (*made, kind in SAFE_KINDS)
+
+    def reference_typo(self, on: date, payment_id: str) -> tuple[IncomingPayment, tuple[Allocation, ...], bool] | None:
+        """The payer mistypes the invoice number (two digits swapped, or one wrong). When the typo is
+        another open invoice the reference names the wrong invoice and must not be applied unattended;
+        when it is no invoice at all, name and amount decide as without a reference."""
+        rng = self.rng
+        customer = self.pick_customer(on)
+        if customer is None:
+            return None
+        invoice = self.pick_invoice(customer, on)
+        if invoice is None:
+            return None
+        prefix, digits = invoice.invoice_number.rsplit("-", 1)
+        position = rng.randrange(len(digits) - 1)
+        if rng.random() < 0.5 and digits[position] != digits[position + 1]:
+            typo = digits[:position] + digits[position + 1] + digits[position] + digits[position + 2 :]
+        else:
+            wrong = rng.choice([d for d in "0123456789" if d != digits[position]])
+            typo = digits[:position] + wrong + digits[position + 1 :]
+        number = f"{prefix}-{typo}"
+        named = self.by_number.get(number)
+        if named is None:
+            invoice = self.canonical(customer, [invoice], on)[0]
+        self.take(invoice)
+        payer = self.payer_variant(customer.name)
+        reference = rng.choice((number, f"Inv #{typo}", f"INVOICE {typo}", f"{number} THANK YOU"))
+        amount = _cents(invoice.balance)
+        payment = IncomingPayment(payment_id, on, _decimal(amount), customer.currency, payer, reference)
+        return payment, (Allocation(invoice.invoice_id, _decimal(amount)),), named is None
+
+    def plain_payment(
+        self, kind: str, on: date, payment_id: str
+    ) -> tuple[IncomingPayment, tuple[Allocation, ...]] | None:
         rng = self.rng
         if kind == "stranger":
             return self.stranger(on, payment_id)
@@ -661,7 +705,7 @@ def generate_dataset(
                 break
         if made is None:
             kind = "stranger"
-            made = builder.stranger(on, payment_id)
-        payment, truth = made
-        labelled.append(LabelledPayment(payment, kind, truth, kind in SAFE_KINDS))
+            made = (*builder.stranger(on, payment_id), False)
+        payment, truth, safe = made
+        labelled.append(LabelledPayment(payment, kind, truth, safe))
     return LabelledDataset(builder.invoices, labelled, builder.aliases, seed)

@@ -331,6 +331,7 @@ class SandboxLedger:
             payer_name=row.payer_name,
             reference=row.reference,
             status=BankLineStatus(row.status),
+            payment_id=row.payment_id,
         )
 
     @staticmethod

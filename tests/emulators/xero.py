@@ -491,7 +491,8 @@ class Grant:
     scope: str
     refresh_token: str
     retired: dict[str, float] = field(default_factory=dict)  # rotated-out refresh token -> when
-    revoked: bool = False
+    revoked: bool = False  # disconnected: neither its refresh token nor its access tokens work
+    refreshable: bool = True  # client_credentials grants have no refresh token
     connection_ids: dict[str, str] = field(default_factory=dict)
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -732,7 +733,7 @@ class XeroEmulator:
             token = form.get("refresh_token", "")
             grant_id = self._refresh_index.get(token, "")
             grant = self.grants.get(grant_id)
-            if grant is None or grant.revoked or grant.client_id != client_id:
+            if grant is None or grant.revoked or not grant.refreshable or grant.client_id != client_id:
                 return 400, {"error": "invalid_grant"}
             if token != grant.refresh_token:
                 retired_at = grant.retired.get(token, 0.0)
@@ -745,7 +746,7 @@ class XeroEmulator:
             return 200, self._token_response(grant_id)
         if grant_type == "client_credentials":
             grant = Grant(client_id=client_id or "", tenants=[self.tenant_id], scope=form.get("scope") or DEFAULT_SCOPE,
-                          refresh_token=secrets.token_hex(32), revoked=True)
+                          refresh_token=secrets.token_hex(32), refreshable=False)
             grant_id = uuid.uuid4().hex
             self.grants[grant_id] = grant
             return 200, self._token_response(grant_id, with_refresh=False)
@@ -766,7 +767,7 @@ class XeroEmulator:
             stamp = datetime.fromtimestamp(expires, UTC).strftime("%m/%d/%Y %H:%M:%S")
             raise HttpError(401, _problem(401, "Unauthorized", f"TokenExpired: token expired at {stamp}"), unauthorised)
         grant = self.grants[grant_id]
-        if grant.revoked and grant.refresh_token in self._refresh_index:
+        if grant.revoked:
             raise HttpError(401, _problem(401, "Unauthorized", "AuthenticationUnsuccessful"), unauthorised)
         return grant_id, grant
 
@@ -799,11 +800,8 @@ class XeroEmulator:
         elif len(self._app_minute) >= self.app_minute_limit:
             problem, retry = "appminute", 60 - (now - self._app_minute[0])
         if problem is not None:
-            # The configured Retry-After wins over the computed one so tests stay fast.
-            seconds = self.faults.retry_after if self.faults.rate_limit_storm >= 0 else retry
             raise HttpError(429, _problem(429, "Too Many Requests", f"You've exceeded the per {problem} rate limit"),
-                            {"Retry-After": str(max(1, int(min(seconds, retry) + 0.999))),
-                             "X-Rate-Limit-Problem": problem})
+                            {"Retry-After": str(max(1, int(retry + 0.999))), "X-Rate-Limit-Problem": problem})
         minute.append(now)
         day.append(now)
         self._app_minute.append(now)
@@ -909,7 +907,6 @@ class XeroEmulator:
         try:
             with self._lock:
                 self.requests.append((method, "/" + path))
-                self._bearer_grant(request)
                 _, grant = self._bearer_grant(request)
                 tenant = request.headers.get("xero-tenant-id", "").strip().lower() or None
                 if tenant is None or tenant not in grant.tenants or tenant not in self.orgs:
@@ -1075,7 +1072,7 @@ class XeroEmulator:
                            "at": self.now(), "data": data})
 
     def _note_system(self, org: Org, resource: str, ident: str, changes: str, details: str) -> None:
-        org.history.setdefault(f"{resource}/{ident}", []).append(
+        org.history.setdefault(f"{resource.lower()}/{ident}", []).append(
             {"Changes": changes, "DateUTC": self.now(), "User": "System Generated", "Details": details})
 
     # --- shared document rules ---------------------------------------------------------------------
@@ -1541,3 +1538,748 @@ class XeroEmulator:
                           f"This invoice has been sent to {contact['EmailAddress']}.")
         self._event(org, "INVOICE", "Invoices", invoice["InvoiceID"], "UPDATE")
         return 204, None
+
+    # --- payments ----------------------------------------------------------------------------------
+
+    def _payment_view(self, org: Org, payment: dict[str, Any]) -> dict[str, Any]:
+        invoice = org.invoices[payment["InvoiceID"]]
+        account = org.account_by_code(payment["AccountCode"])
+        view: dict[str, Any] = {
+            "PaymentID": payment["PaymentID"], "Date": payment["Date"], "BankAmount": payment["Amount"],
+            "Amount": payment["Amount"], "Reference": payment.get("Reference") or "",
+            "CurrencyRate": payment["CurrencyRate"], "PaymentType": payment["PaymentType"],
+            "Status": payment["Status"], "UpdatedDateUTC": payment["UpdatedDateUTC"], "HasAccount": True,
+            "IsReconciled": payment.get("IsReconciled", False),
+            "Account": {"AccountID": account["AccountID"], "Code": account["Code"]},
+            "Invoice": {"Type": invoice["Type"], "InvoiceID": invoice["InvoiceID"],
+                        "InvoiceNumber": invoice.get("InvoiceNumber"),
+                        "Contact": {"ContactID": invoice["ContactID"],
+                                    "Name": org.contacts[invoice["ContactID"]]["Name"]},
+                        "CurrencyCode": invoice["CurrencyCode"], "HasErrors": False, "IsDiscounted": False},
+            "HasValidationErrors": False,
+        }
+        if payment.get("BatchPaymentID"):
+            batch = org.batch_payments[payment["BatchPaymentID"]]
+            view["BatchPaymentID"] = batch["BatchPaymentID"]
+            view["BatchPayment"] = {"Account": {"AccountID": account["AccountID"]},
+                                    "BatchPaymentID": batch["BatchPaymentID"], "Date": batch["Date"],
+                                    "Type": batch["Type"], "Status": batch["Status"],
+                                    "TotalAmount": self._batch_total(org, batch),
+                                    "UpdatedDateUTC": batch["UpdatedDateUTC"], "IsReconciled": False}
+        return view
+
+    def _create_payment(self, org: Org, element: dict[str, Any], *, batch: dict[str, Any] | None = None
+                        ) -> dict[str, Any]:
+        reference = element.get("Invoice")
+        if not isinstance(reference, dict):
+            if any(element.get(k) for k in ("CreditNote", "Overpayment", "Prepayment")):
+                raise Invalid("The emulator only records payments of invoices")
+            raise Invalid("An Invoice (InvoiceID or InvoiceNumber) must be specified for the payment")
+        ident = reference.get("InvoiceID") or reference.get("InvoiceNumber") or element.get("InvoiceNumber")
+        invoice = org.invoices.get(str(ident).lower()) or next(
+            (i for i in org.invoices.values() if i.get("InvoiceNumber") == ident), None)
+        if invoice is None:
+            raise Invalid(f"Invoice {ident} could not be found")
+        account = org.account(batch["Account"] if batch is not None else element.get("Account"))
+        if account["Type"] != "BANK" and not account.get("EnablePaymentsToAccount"):
+            raise Invalid("Account type is invalid for making a payment to/from")
+        if element.get("Amount") is None:
+            raise Invalid("Payment amount must be specified")
+        amount = _dec(element["Amount"], "Amount")
+        if amount <= 0:
+            raise Invalid("Payment amount must be greater than zero")
+        if money(amount) != amount:
+            raise Invalid("Payment amount must have no more than two decimal places")
+        if invoice["Status"] != "AUTHORISED":
+            raise Invalid(f"Payments can only be made against AUTHORISED documents; this invoice is "
+                          f"{invoice['Status']}")
+        if amount > self._due(org, invoice):
+            raise Invalid("Payment amount exceeds the amount outstanding on this document")
+        when = batch["Date"] if batch is not None else (
+            _date(element["Date"], "Date") if element.get("Date") else self.today())
+        payment: dict[str, Any] = {
+            "PaymentID": str(uuid.uuid4()), "InvoiceID": invoice["InvoiceID"], "AccountCode": account["Code"],
+            "Date": when, "Amount": money(amount), "Reference": element.get("Reference") or (
+                batch or {}).get("Reference"), "Status": "AUTHORISED",
+            "PaymentType": "ACCRECPAYMENT" if invoice["Type"] == "ACCREC" else "ACCPAYPAYMENT",
+            "CurrencyRate": Decimal("1.000000"), "IsReconciled": bool(element.get("IsReconciled", False)),
+            "BatchPaymentID": batch["BatchPaymentID"] if batch is not None else None, "UpdatedDateUTC": self.now(),
+        }
+        org.payments[payment["PaymentID"]] = payment
+        self._note_system(org, "Invoices", invoice["InvoiceID"], "Paid",
+                          f"Payment received from {org.contacts[invoice['ContactID']]['Name']} on "
+                          f"{when.isoformat()} for {payment['Amount']}.")
+        self._settle(org, invoice, when)
+        return payment
+
+    def _delete_payment(self, org: Org, payment: dict[str, Any]) -> dict[str, Any]:
+        if payment["Status"] == "DELETED":
+            raise Invalid("This payment has already been deleted")
+        if payment.get("IsReconciled"):
+            raise Invalid("A reconciled payment cannot be deleted")
+        payment["Status"] = "DELETED"
+        payment["UpdatedDateUTC"] = self.now()
+        invoice = org.invoices[payment["InvoiceID"]]
+        self._settle(org, invoice, payment["Date"])
+        return payment
+
+    def _payments(self, org: Org, call: Call) -> tuple[int, Any]:
+        parts = call.parts
+        if call.method == "GET":
+            if len(parts) == 2:
+                return 200, self._envelope("Payments", [self._payment_view(org, self._find(org, "payments", parts[1]))])
+            views = [self._payment_view(org, p) for p in org.payments.values()]
+            return 200, self._listing(call, "Payments", views, lines=False)
+        if len(parts) == 2:
+            payment = self._find(org, "payments", parts[1])
+
+            def delete(element: dict[str, Any]) -> dict[str, Any]:
+                if element.get("Status") != "DELETED":
+                    raise Invalid("Payments cannot be edited; only Status DELETED may be set")
+                return self._payment_view(org, self._delete_payment(org, payment))
+
+            wrapped = call.body if isinstance(call.body, dict) and "Payments" in call.body else {"Payments": [call.body]}
+            return self._write_many(org, Call(call.method, parts, call.query, call.headers, wrapped), "Payments",
+                                    delete)
+        return self._write_many(org, call, "Payments",
+                                lambda element: self._payment_view(org, self._create_payment(org, element)),
+                                unwrapped_single=call.method == "POST")
+
+    def _batch_total(self, org: Org, batch: dict[str, Any]) -> Decimal:
+        return money(sum((org.payments[p]["Amount"] for p in batch["PaymentIDs"]
+                          if org.payments[p]["Status"] == "AUTHORISED"), Decimal("0")))
+
+    def _batch_view(self, org: Org, batch: dict[str, Any]) -> dict[str, Any]:
+        account = org.account_by_code(batch["AccountCode"])
+        return {
+            "Account": {"AccountID": account["AccountID"], "Code": account["Code"]},
+            "Reference": batch.get("Reference") or "", "BatchPaymentID": batch["BatchPaymentID"],
+            "DateString": _iso_local(batch["Date"]), "Date": batch["Date"], "Type": batch["Type"],
+            "Status": batch["Status"], "TotalAmount": self._batch_total(org, batch),
+            "UpdatedDateUTC": batch["UpdatedDateUTC"], "IsReconciled": False,
+            "Payments": [{"Invoice": {"InvoiceID": org.payments[p]["InvoiceID"],
+                                      "InvoiceNumber": org.invoices[org.payments[p]["InvoiceID"]].get("InvoiceNumber"),
+                                      "Contact": {"ContactID": org.invoices[org.payments[p]["InvoiceID"]]["ContactID"]},
+                                      "CurrencyCode": org.invoices[org.payments[p]["InvoiceID"]]["CurrencyCode"]},
+                          "PaymentID": p, "Amount": org.payments[p]["Amount"]} for p in batch["PaymentIDs"]],
+        }
+
+    def _batchpayments(self, org: Org, call: Call) -> tuple[int, Any]:
+        parts = call.parts
+        if call.method == "GET":
+            if len(parts) == 2:
+                batch = self._find(org, "batch_payments", parts[1])
+                return 200, self._envelope("BatchPayments", [self._batch_view(org, batch)])
+            views = [self._batch_view(org, b) for b in org.batch_payments.values()]
+            return 200, self._envelope("BatchPayments", self._filtered(call, views, paged=False))
+        if call.method != "PUT" or len(parts) != 1:
+            raise HttpError(405, _exception(10, "ValidationException", "BatchPayments are created with PUT"))
+
+        def one(element: dict[str, Any]) -> dict[str, Any]:
+            org.account(element.get("Account"))
+            payments = element.get("Payments")
+            if not isinstance(payments, list) or not payments:
+                raise Invalid("A batch payment needs at least one payment")
+            batch: dict[str, Any] = {
+                "BatchPaymentID": str(uuid.uuid4()), "Account": element["Account"],
+                "AccountCode": org.account(element["Account"])["Code"],
+                "Date": _date(element["Date"], "Date") if element.get("Date") else self.today(),
+                "Reference": element.get("Reference"), "Type": "RECBATCH", "Status": "AUTHORISED", "PaymentIDs": [],
+                "UpdatedDateUTC": self.now(),
+            }
+            org.batch_payments[batch["BatchPaymentID"]] = batch
+            for payment in payments:
+                if not isinstance(payment, dict):
+                    raise Invalid("Each batch payment line must be an object")
+                batch["PaymentIDs"].append(self._create_payment(org, payment, batch=batch)["PaymentID"])
+            return self._batch_view(org, batch)
+
+        return self._write_many(org, call, "BatchPayments", one)
+
+    # --- quotes ------------------------------------------------------------------------------------
+
+    QUOTE_MOVES = {"DRAFT": {"DRAFT", "SENT", "DELETED"}, "SENT": {"SENT", "DRAFT", "ACCEPTED", "DECLINED", "DELETED"},
+                   "ACCEPTED": {"ACCEPTED", "SENT", "INVOICED"}, "DECLINED": {"DECLINED", "SENT"},
+                   "INVOICED": {"INVOICED", "ACCEPTED"}, "DELETED": set()}
+
+    def _quote_view(self, org: Org, quote: dict[str, Any]) -> dict[str, Any]:
+        view = {k: v for k, v in quote.items() if k != "ContactID"}
+        view["Contact"] = self._contact_ref(org, quote["ContactID"])
+        view["DateString"] = _iso_local(quote["Date"])
+        if quote.get("ExpiryDate"):
+            view["ExpiryDateString"] = _iso_local(quote["ExpiryDate"])
+        return view
+
+    def _save_quote(self, org: Org, quote: dict[str, Any] | None, element: dict[str, Any]) -> dict[str, Any]:
+        if not element.get("Contact") or not element.get("Date"):
+            raise Invalid("Contact and Date are required for a quote")
+        creating = quote is None
+        record: dict[str, Any] = quote if quote is not None else {
+            "QuoteID": str(uuid.uuid4()), "QuoteNumber": element.get("QuoteNumber") or org.next_number("QU"),
+            "Status": "DRAFT", "LineAmountTypes": "EXCLUSIVE", "CurrencyRate": Decimal("1.0"),
+            "TotalDiscount": Decimal("0.00"), "LineItems": [], "SubTotal": Decimal("0.00"),
+            "TotalTax": Decimal("0.00"), "Total": Decimal("0.00")}
+        target = str(element.get("Status") or record["Status"])
+        if target not in self.QUOTE_MOVES:
+            raise Invalid(f"Quote Status {target} is not valid")
+        if not creating and target not in self.QUOTE_MOVES[record["Status"]]:
+            raise Invalid(f"A quote cannot move from {record['Status']} to {target}")
+        record["ContactID"] = self._contact_for(org, element["Contact"])
+        record["Date"] = _date(element["Date"], "Date")
+        if element.get("ExpiryDate"):
+            record["ExpiryDate"] = _date(element["ExpiryDate"], "ExpiryDate")
+        for key in ("Reference", "Title", "Summary", "Terms"):
+            if key in element:
+                record[key] = element[key]
+        record["CurrencyCode"] = self._currency(org, element.get("CurrencyCode") or record.get("CurrencyCode"),
+                                                record["ContactID"])
+        if "LineAmountTypes" in element:
+            record["LineAmountTypes"] = self._amount_types(element["LineAmountTypes"], quote=True)
+        if "LineItems" in element or creating:
+            kind = {"EXCLUSIVE": "Exclusive", "INCLUSIVE": "Inclusive", "NOTAX": "NoTax"}[record["LineAmountTypes"]]
+            lines, sub, tax, total = self._lines(org, element.get("LineItems"), kind, unitdp4=True,
+                                                 require_account=False, kind="quote")
+            record.update(LineItems=lines, SubTotal=sub, TotalTax=tax, Total=total)
+        record["Status"] = target
+        record["UpdatedDateUTC"] = self.now()
+        org.quotes[record["QuoteID"]] = record
+        return record
+
+    def _quotes(self, org: Org, call: Call) -> tuple[int, Any]:
+        parts = call.parts
+        if call.method == "GET":
+            if len(parts) == 2:
+                return 200, self._envelope("Quotes", [self._quote_view(org, self._find(org, "quotes", parts[1],
+                                                                                       "QuoteNumber"))])
+            if call.q("where"):
+                raise HttpError(400, _exception(16, "QueryParseException", "Quotes cannot be filtered with where"))
+            views = [self._quote_view(org, q) for q in org.quotes.values()]
+            if call.q("Status"):
+                views = [v for v in views if v["Status"] == call.q("Status")]
+            if call.q("ContactID"):
+                views = [v for v in views if v["Contact"]["ContactID"] == (call.q("ContactID") or "").lower()]
+            if call.q("QuoteNumber"):
+                views = [v for v in views if v["QuoteNumber"] == call.q("QuoteNumber")]
+            for name, key, later in (("DateFrom", "Date", True), ("DateTo", "Date", False),
+                                     ("ExpiryDateFrom", "ExpiryDate", True), ("ExpiryDateTo", "ExpiryDate", False)):
+                bound = call.q(name)
+                if bound:
+                    limit = date.fromisoformat(bound[:10])
+                    views = [v for v in views if v.get(key) and (v[key] >= limit if later else v[key] <= limit)]
+            selected = self._filtered(call, views, fixed_page_size=100)
+            return 200, self._envelope("Quotes", selected)
+
+        def one(element: dict[str, Any]) -> dict[str, Any]:
+            target = parts[1] if len(parts) == 2 else element.get("QuoteID")
+            if call.method == "PUT" and len(parts) == 1:
+                return self._quote_view(org, self._save_quote(org, None, element))
+            existing = self._find(org, "quotes", str(target)) if target else None
+            return self._quote_view(org, self._save_quote(org, existing, element))
+
+        return self._write_many(org, call, "Quotes", one)
+
+    # --- credit notes and overpayments -------------------------------------------------------------
+
+    def _credit_view(self, org: Org, note: dict[str, Any]) -> dict[str, Any]:
+        view = {k: v for k, v in note.items() if k not in ("ContactID", "Allocations")}
+        view.update({
+            "Contact": self._contact_ref(org, note["ContactID"]), "DateString": _iso_local(note["Date"]),
+            "RemainingCredit": self._remaining(note), "HasErrors": False, "HasAttachments": False,
+            "Allocations": [{"AllocationID": a["AllocationID"], "Amount": a["Amount"], "Date": a["Date"],
+                             "Invoice": {"InvoiceID": a["InvoiceID"],
+                                         "InvoiceNumber": org.invoices[a["InvoiceID"]].get("InvoiceNumber"),
+                                         "HasErrors": False}} for a in note.get("Allocations", [])],
+            "Payments": [],
+        })
+        return view
+
+    def _save_credit_note(self, org: Org, note: dict[str, Any] | None, element: dict[str, Any],
+                          unitdp4: bool) -> dict[str, Any]:
+        if note is None:
+            kind = element.get("Type")
+            if kind not in ("ACCRECCREDIT", "ACCPAYCREDIT"):
+                raise Invalid("Credit note Type must be ACCRECCREDIT or ACCPAYCREDIT")
+            status = str(element.get("Status") or "DRAFT")
+            if status not in ("DRAFT", "SUBMITTED", "AUTHORISED"):
+                raise Invalid(f"Credit note Status {status} is not valid for a new credit note")
+            contact_id = self._contact_for(org, element.get("Contact"))
+            amount_types = self._amount_types(element.get("LineAmountTypes"))
+            lines, sub, tax, total = self._lines(org, element.get("LineItems"), amount_types, unitdp4=unitdp4,
+                                                 require_account=status != "DRAFT", kind="credit note")
+            if status != "DRAFT" and not lines:
+                raise Invalid("Credit notes must have at least one line item")
+            note = {
+                "CreditNoteID": str(uuid.uuid4()), "CreditNoteNumber": element.get("CreditNoteNumber") or (
+                    org.next_number("CN") if kind == "ACCRECCREDIT" else None),
+                "Type": kind, "ContactID": contact_id,
+                "Date": _date(element["Date"], "Date") if element.get("Date") else self.today(),
+                "Status": status, "LineAmountTypes": amount_types, "LineItems": lines, "SubTotal": sub,
+                "TotalTax": tax, "Total": total, "Reference": element.get("Reference"),
+                "CurrencyCode": self._currency(org, element.get("CurrencyCode"), contact_id),
+                "CurrencyRate": Decimal("1.000000"), "Allocations": [], "SentToContact": False,
+                "UpdatedDateUTC": self.now(),
+            }
+            org.credit_notes[note["CreditNoteID"]] = note
+            self._event(org, "CREDITNOTE", "CreditNotes", note["CreditNoteID"], "CREATE",
+                        {"Type": kind, "Status": status})
+            return note
+        target = str(element.get("Status") or note["Status"])
+        if note["Status"] in ("VOIDED", "DELETED", "PAID"):
+            raise Invalid("Credit note not of valid status for modification")
+        if target == "VOIDED" and note.get("Allocations"):
+            raise Invalid("This document cannot be edited as it has a payment or credit note allocated to it.")
+        if target == "DELETED" and note["Status"] not in ("DRAFT", "SUBMITTED"):
+            raise Invalid("Only DRAFT or SUBMITTED credit notes can be deleted")
+        if "Reference" in element:
+            note["Reference"] = element["Reference"]
+        note["Status"] = target
+        note["UpdatedDateUTC"] = self.now()
+        self._event(org, "CREDITNOTE", "CreditNotes", note["CreditNoteID"], "UPDATE",
+                    {"Type": note["Type"], "Status": target})
+        return note
+
+    def _allocate(self, org: Org, document: dict[str, Any], element: dict[str, Any], what: str) -> dict[str, Any]:
+        if document["Status"] != "AUTHORISED":
+            raise Invalid(f"The {what} must be AUTHORISED, with credit remaining, to be allocated")
+        reference = element.get("Invoice")
+        ident = reference.get("InvoiceID") if isinstance(reference, dict) else None
+        invoice = org.invoices.get(str(ident).lower()) if ident else None
+        if invoice is None:
+            raise Invalid(f"Invoice {ident} could not be found")
+        if invoice["ContactID"] != document["ContactID"]:
+            raise Invalid(f"The invoice and the {what} must belong to the same contact")
+        if invoice["CurrencyCode"] != document["CurrencyCode"]:
+            raise Invalid(f"The invoice and the {what} must be in the same currency")
+        if invoice["Status"] != "AUTHORISED":
+            raise Invalid(f"Credit can only be allocated to AUTHORISED invoices; this one is {invoice['Status']}")
+        amount = _dec(element.get("Amount"), "Amount")
+        if amount <= 0:
+            raise Invalid("The amount allocated must be greater than zero")
+        if amount > self._remaining(document):
+            raise Invalid(f"The amount allocated exceeds the remaining credit on the {what}")
+        if amount > self._due(org, invoice):
+            raise Invalid("The amount allocated exceeds the amount due on the invoice")
+        when = _date(element["Date"], "Date") if element.get("Date") else self.today()
+        allocation = {"AllocationID": str(uuid.uuid4()), "InvoiceID": invoice["InvoiceID"], "Amount": money(amount),
+                      "Date": when}
+        document["Allocations"].append(allocation)
+        if self._remaining(document) == 0:
+            document["Status"] = "PAID"
+        document["UpdatedDateUTC"] = self.now()
+        self._settle(org, invoice, when)
+        return allocation
+
+    def _creditnotes(self, org: Org, call: Call) -> tuple[int, Any]:
+        parts = call.parts
+        if call.method == "GET":
+            if len(parts) == 2:
+                note = self._find(org, "credit_notes", parts[1], "CreditNoteNumber")
+                return 200, self._envelope("CreditNotes", [self._credit_view(org, note)])
+            views = [self._credit_view(org, n) for n in org.credit_notes.values()]
+            return 200, self._listing(call, "CreditNotes", views)
+        if len(parts) == 3 and parts[2].lower() == "allocations" and call.method == "PUT":
+            note = self._find(org, "credit_notes", parts[1])
+
+            def allocate(element: dict[str, Any]) -> dict[str, Any]:
+                allocation = self._allocate(org, note, element, "credit note")
+                self._event(org, "CREDITNOTE", "CreditNotes", note["CreditNoteID"], "UPDATE",
+                            {"Type": note["Type"], "Status": note["Status"]})
+                return {"AllocationID": allocation["AllocationID"], "Amount": allocation["Amount"],
+                        "Date": allocation["Date"],
+                        "Invoice": {"InvoiceID": allocation["InvoiceID"], "HasErrors": False},
+                        "CreditNote": {"CreditNoteID": note["CreditNoteID"],
+                                       "CreditNoteNumber": note["CreditNoteNumber"]}}
+
+            return self._write_many(org, call, "Allocations", allocate)
+        if len(parts) > 2:
+            raise HttpError(404, "The resource you're looking for cannot be found")
+
+        def one(element: dict[str, Any]) -> dict[str, Any]:
+            target = parts[1] if len(parts) == 2 else element.get("CreditNoteID")
+            existing = self._find(org, "credit_notes", str(target)) if target and call.method == "POST" else None
+            return self._credit_view(org, self._save_credit_note(org, existing, element, call.unitdp4))
+
+        return self._write_many(org, call, "CreditNotes", one)
+
+    def _overpayment_view(self, org: Org, over: dict[str, Any]) -> dict[str, Any]:
+        view = {k: v for k, v in over.items() if k not in ("ContactID", "Allocations")}
+        view.update({"Contact": self._contact_ref(org, over["ContactID"]), "RemainingCredit": self._remaining(over),
+                     "Allocations": [{"Amount": a["Amount"], "Date": a["Date"],
+                                      "Invoice": {"InvoiceID": a["InvoiceID"]}} for a in over["Allocations"]],
+                     "HasAttachments": False})
+        return view
+
+    def _overpayments(self, org: Org, call: Call) -> tuple[int, Any]:
+        parts = call.parts
+        if call.method == "GET":
+            if len(parts) == 2:
+                over = self._find(org, "overpayments", parts[1])
+                return 200, self._envelope("Overpayments", [self._overpayment_view(org, over)])
+            views = [self._overpayment_view(org, o) for o in org.overpayments.values()]
+            return 200, self._listing(call, "Overpayments", views)
+        if len(parts) == 3 and parts[2].lower() == "allocations" and call.method == "PUT":
+            over = self._find(org, "overpayments", parts[1])
+
+            def allocate(element: dict[str, Any]) -> dict[str, Any]:
+                allocation = self._allocate(org, over, element, "overpayment")
+                return {"Amount": allocation["Amount"], "Date": allocation["Date"],
+                        "Invoice": {"InvoiceID": allocation["InvoiceID"]},
+                        "Overpayment": {"OverpaymentID": over["OverpaymentID"]}}
+
+            return self._write_many(org, call, "Allocations", allocate)
+        raise HttpError(404, "The resource you're looking for cannot be found")
+
+    # --- bank transactions -------------------------------------------------------------------------
+
+    BANK_TYPES = ("RECEIVE", "SPEND", "RECEIVE-OVERPAYMENT", "SPEND-OVERPAYMENT", "RECEIVE-PREPAYMENT",
+                  "SPEND-PREPAYMENT")
+
+    def _bank_view(self, org: Org, txn: dict[str, Any]) -> dict[str, Any]:
+        account = org.account_by_code(txn["AccountCode"])
+        view = {k: v for k, v in txn.items() if k not in ("ContactID", "AccountCode")}
+        view.update({"Contact": self._contact_ref(org, txn["ContactID"]), "DateString": _iso_local(txn["Date"]),
+                     "BankAccount": {"AccountID": account["AccountID"], "Code": account["Code"],
+                                     "Name": account["Name"]},
+                     "HasAttachments": False})
+        return view
+
+    def _save_bank_transaction(self, org: Org, txn: dict[str, Any] | None, element: dict[str, Any],
+                               unitdp4: bool) -> dict[str, Any]:
+        if txn is not None:
+            if "IsReconciled" in element:
+                txn["IsReconciled"] = bool(element["IsReconciled"])
+            if "Reference" in element:
+                txn["Reference"] = element["Reference"]
+            status = element.get("Status")
+            if status:
+                if status not in ("AUTHORISED", "DELETED", "VOIDED"):
+                    raise Invalid(f"Bank transaction Status {status} is not valid")
+                if status != "AUTHORISED" and txn.get("OverpaymentID") and org.overpayments[
+                        txn["OverpaymentID"]]["Allocations"]:
+                    raise Invalid("This document cannot be edited as it has a payment or credit note allocated to it.")
+                txn["Status"] = status
+            txn["UpdatedDateUTC"] = self.now()
+            return txn
+        kind = element.get("Type")
+        if kind not in self.BANK_TYPES:
+            raise Invalid(f"Bank transaction Type {kind!r} is not valid (transfers use /BankTransfers)")
+        contact_id = self._contact_for(org, element.get("Contact"))
+        account = org.account(element.get("BankAccount"))
+        if account["Type"] != "BANK":
+            raise Invalid("BankAccount must be a bank account")
+        amount_types = self._amount_types(element.get("LineAmountTypes"))
+        plain = kind in ("RECEIVE", "SPEND")
+        lines, sub, tax, total = self._lines(org, element.get("LineItems"), amount_types, unitdp4=unitdp4,
+                                             require_account=plain, kind="bank transaction")
+        if not lines:
+            raise Invalid("A bank transaction must have at least one line item")
+        txn = {
+            "BankTransactionID": str(uuid.uuid4()), "Type": kind, "ContactID": contact_id,
+            "AccountCode": account["Code"], "Date": _date(element["Date"], "Date") if element.get("Date")
+            else self.today(), "Reference": element.get("Reference"),
+            "IsReconciled": bool(element.get("IsReconciled", False)), "Status": "AUTHORISED",
+            "LineAmountTypes": amount_types, "LineItems": lines, "SubTotal": sub, "TotalTax": tax, "Total": total,
+            "CurrencyCode": self._currency(org, element.get("CurrencyCode") or account.get("CurrencyCode")),
+            "CurrencyRate": Decimal("1.000000"), "UpdatedDateUTC": self.now(),
+        }
+        if kind == "RECEIVE-OVERPAYMENT":
+            over = {"OverpaymentID": str(uuid.uuid4()), "Type": kind, "ContactID": contact_id, "Date": txn["Date"],
+                    "Status": "AUTHORISED", "LineAmountTypes": amount_types, "LineItems": lines, "SubTotal": sub,
+                    "TotalTax": tax, "Total": total, "CurrencyCode": txn["CurrencyCode"],
+                    "CurrencyRate": Decimal("1.000000"), "Allocations": [], "Reference": txn["Reference"],
+                    "UpdatedDateUTC": txn["UpdatedDateUTC"]}
+            org.overpayments[over["OverpaymentID"]] = over
+            txn["OverpaymentID"] = over["OverpaymentID"]
+        org.bank_transactions[txn["BankTransactionID"]] = txn
+        return txn
+
+    def _banktransactions(self, org: Org, call: Call) -> tuple[int, Any]:
+        parts = call.parts
+        if call.method == "GET":
+            if len(parts) == 2:
+                txn = self._find(org, "bank_transactions", parts[1])
+                return 200, self._envelope("BankTransactions", [self._bank_view(org, txn)])
+            views = [self._bank_view(org, t) for t in org.bank_transactions.values()]
+            return 200, self._listing(call, "BankTransactions", views)
+
+        def one(element: dict[str, Any]) -> dict[str, Any]:
+            target = parts[1] if len(parts) == 2 else element.get("BankTransactionID")
+            existing = self._find(org, "bank_transactions", str(target)) if target and call.method == "POST" else None
+            return self._bank_view(org, self._save_bank_transaction(org, existing, element, call.unitdp4))
+
+        return self._write_many(org, call, "BankTransactions", one)
+
+    # --- history (notes) ---------------------------------------------------------------------------
+
+    def _history(self, org: Org, call: Call, head: str, ident: str) -> tuple[int, Any]:
+        collection, _ = ENTITY_COLLECTIONS[head]
+        record = self._find(org, collection, ident)
+        key = f"{head}/{record[ENTITY_COLLECTIONS[head][1]]}"
+        if call.method == "GET":
+            return 200, self._envelope("HistoryRecords", list(org.history.get(key, [])))
+        if call.method != "PUT":
+            raise HttpError(405, _exception(10, "ValidationException", "History records are added with PUT"))
+
+        def one(element: dict[str, Any]) -> dict[str, Any]:
+            details = str(element.get("Details") or "").strip()
+            if not details:
+                raise Invalid("The Details of a history record must be specified")
+            if len(details) > 2500:
+                raise Invalid("The Details of a history record must be 2500 characters or fewer")
+            entry = {"Changes": "Note", "DateUTC": self.now(), "User": "duecourse (API)", "Details": details}
+            org.history.setdefault(key, []).append(entry)
+            return entry
+
+        return self._write_many(org, call, "HistoryRecords", one)
+
+    # --- reports and settings ----------------------------------------------------------------------
+
+    def _organisation_view(self, org: Org) -> dict[str, Any]:
+        return {"OrganisationID": org.tenant_id, "Name": org.name, "LegalName": org.name, "PaysTax": True,
+                "Version": "US" if org.country_code == "US" else "GLOBAL", "OrganisationType": "COMPANY",
+                "BaseCurrency": org.base_currency, "CountryCode": org.country_code, "IsDemoCompany": False,
+                "OrganisationStatus": "ACTIVE", "FinancialYearEndDay": 31, "FinancialYearEndMonth": 12,
+                "Timezone": "EASTERNSTANDARDTIME", "OrganisationEntityType": "COMPANY", "ShortCode": "!dC0rs",
+                "Edition": "BUSINESS", "CreatedDateUTC": datetime(2020, 1, 1, tzinfo=UTC)}
+
+    def _aged_receivables(self, org: Org, call: Call) -> dict[str, Any]:
+        """Per contact, one row per invoice open at `date` (payments and credits dated after it ignored).
+        Cell values are strings; header order: Date, Number, Due Date, "", Total, Paid, Credited, Due."""
+        contact_id = (call.q("contactId") or "").lower()
+        if not contact_id:
+            raise HttpError(400, _exception(10, "ValidationException", "contactId is required"))
+        contact = org.contacts.get(contact_id)
+        if contact is None:
+            raise HttpError(404, "The resource you're looking for cannot be found")
+        as_of = date.fromisoformat(call.q("date")[:10]) if call.q("date") else self.today()  # type: ignore[index]
+        from_date = date.fromisoformat(call.q("fromDate")[:10]) if call.q("fromDate") else None  # type: ignore[index]
+        rows, totals = [], [Decimal("0.00")] * 4
+        for invoice in org.invoices.values():
+            if (invoice["ContactID"] != contact_id or invoice["Type"] != "ACCREC"
+                    or invoice["Status"] not in ("AUTHORISED", "PAID") or invoice["Date"] > as_of
+                    or (from_date and invoice["Date"] < from_date)):
+                continue
+            paid = self._paid(org, invoice["InvoiceID"], as_of)
+            credited = self._credited(org, invoice["InvoiceID"], as_of)
+            due = money(invoice["Total"] - paid - credited)
+            if due == 0:
+                continue
+            figures = [invoice["Total"], money(paid), money(credited), due]
+            totals = [a + b for a, b in zip(totals, figures, strict=True)]
+            link = [{"Value": invoice["InvoiceID"], "Id": "invoiceID"}]
+            rows.append({"RowType": "Row", "Cells": [
+                {"Value": _iso_local(invoice["Date"]), "Attributes": link},
+                {"Value": invoice.get("InvoiceNumber") or "", "Attributes": link},
+                {"Value": _iso_local(invoice["DueDate"]) if invoice.get("DueDate") else ""}, {"Value": ""},
+                *({"Value": format(money(f), "f")} for f in figures)]})
+        summary = {"RowType": "SummaryRow", "Cells": [{"Value": "Total"}, {"Value": ""}, {"Value": ""}, {"Value": ""},
+                                                       *({"Value": format(money(t), "f")} for t in totals)]}
+        header = {"RowType": "Header", "Cells": [{"Value": v} for v in (
+            "Date", "Number", "Due Date", "", "Total", "Paid", "Credited", "Due")]}
+        start = from_date or date(as_of.year, 1, 1)
+        report = {"ReportID": "AgedReceivablesByContact", "ReportName": "Aged Receivables By Contact",
+                  "ReportType": "AgedReceivablesByContact",
+                  "ReportTitles": ["Invoices", contact["Name"],
+                                   f"From {start.day} {start:%B %Y} to {as_of.day} {as_of:%B %Y}",
+                                   f"Showing payments to {as_of.day} {as_of:%B %Y}"],
+                  "ReportDate": f"{as_of.day} {as_of:%B %Y}", "UpdatedDateUTC": self.now(), "Fields": [],
+                  "Rows": [header, {"RowType": "Section", "Title": "", "Rows": [*rows, summary]}]}
+        return self._envelope("Reports", [report])
+
+    # --- webhooks ----------------------------------------------------------------------------------
+
+    def sign(self, body: bytes, key: str | None = None) -> str:
+        digest = hmac.new((key or self.webhook_key).encode(), body, hashlib.sha256).digest()
+        return base64.b64encode(digest).decode("ascii")
+
+    def webhook_body(self, events: list[dict[str, Any]]) -> bytes:
+        with self._lock:
+            first = self._sequence + 1 if events else 0
+            self._sequence += len(events)
+            last = self._sequence if events else 0
+        payload = {"events": events, "firstEventSequence": first, "lastEventSequence": last,
+                   "entropy": secrets.token_hex(10).upper()}
+        return json.dumps(payload, separators=(",", ":")).encode()
+
+    def pending_webhook_events(self) -> list[dict[str, Any]]:
+        """The B7 events for every change not delivered yet (all tenants)."""
+        with self._lock:
+            events = []
+            for org in self.orgs.values():
+                for change in org.events:
+                    event = {"resourceUrl": f"{self.api_base}/{change['resource']}/{change['id']}",
+                             "resourceId": change["id"],
+                             "eventDateUtc": change["at"].strftime("%Y-%m-%dT%H:%M:%S.")
+                             + f"{change['at'].microsecond // 1000:03d}",
+                             "eventType": change["type"], "eventCategory": change["category"],
+                             "tenantId": org.tenant_id, "tenantType": "ORGANISATION"}
+                    if change.get("data"):
+                        event["data"] = change["data"]
+                    events.append(event)
+            return events
+
+    def send_webhook(self, url: str, *, key: str | None = None, timeout: float = 5.0) -> int:
+        """POST the pending changes, signed, as Xero does; they are dropped once answered 2xx."""
+        events = self.pending_webhook_events()
+        body = self.webhook_body(events)
+        response = httpx.post(url, content=body, timeout=timeout,
+                              headers={"Content-Type": "application/json", "x-xero-signature": self.sign(body, key)})
+        self.webhook_deliveries.append({"status": response.status_code, "events": len(events), "body": body})
+        if response.is_success:
+            with self._lock:
+                for org in self.orgs.values():
+                    org.events.clear()
+        return response.status_code
+
+    def intent_to_receive(self, url: str, *, timeout: float = 5.0) -> tuple[int, int]:
+        """Xero's check before it enables a webhook: an empty batch signed correctly (expects 200) and one
+        signed with another key (expects 401), each answered within 5 s with an empty body."""
+        statuses = []
+        slowest = 0.0
+        for key in (self.webhook_key, self.webhook_key + "-not"):
+            body = self.webhook_body([])
+            started = time.monotonic()
+            response = httpx.post(url, content=body, timeout=timeout,
+                                  headers={"Content-Type": "application/json",
+                                           "x-xero-signature": self.sign(body, key)})
+            slowest = max(slowest, time.monotonic() - started)
+            statuses.append(response.status_code if not response.content else -response.status_code)
+        self.last_intent_seconds = slowest
+        return statuses[0], statuses[1]
+
+    # --- what a person does in Xero's own screens (test set-up) ------------------------------------
+
+    def _org(self, tenant: str | None) -> Org:
+        return self.orgs[tenant or self.tenant_id]
+
+    def add_contact(self, name: str, email: str | None = None, *, tenant: str | None = None,
+                    **fields: Any) -> str:
+        with self._lock:
+            return str(self._create_contact(self._org(tenant), {"Name": name, "EmailAddress": email, **fields})[
+                "ContactID"])
+
+    def add_invoice(self, contact_id: str, lines: list[tuple[str, str, str]], *, issued: date, due: date,
+                    status: str = "AUTHORISED", amount_types: str = "Exclusive", currency: str | None = None,
+                    kind: str = "ACCREC", number: str | None = None, account_code: str = "200",
+                    tenant: str | None = None) -> str:
+        """`lines` are (description, quantity, unit amount) as strings."""
+        element = {"Type": kind, "Contact": {"ContactID": contact_id}, "Date": issued.isoformat(),
+                   "DueDate": due.isoformat(), "Status": status, "LineAmountTypes": amount_types,
+                   "CurrencyCode": currency, "InvoiceNumber": number,
+                   "LineItems": [{"Description": d, "Quantity": Decimal(q), "UnitAmount": Decimal(u),
+                                  "AccountCode": account_code} for d, q, u in lines]}
+        with self._lock:
+            return str(self._create_invoice(self._org(tenant), element, unitdp4=True)["InvoiceID"])
+
+    def pay(self, invoice_id: str, amount: str, *, on: date, account_code: str = "090",
+            tenant: str | None = None) -> str:
+        element = {"Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": account_code}, "Amount": Decimal(amount),
+                   "Date": on.isoformat()}
+        with self._lock:
+            return str(self._create_payment(self._org(tenant), element)["PaymentID"])
+
+    def add_quote(self, contact_id: str, amount: str, *, issued: date, status: str = "SENT",
+                  tenant: str | None = None) -> str:
+        element = {"Contact": {"ContactID": contact_id}, "Date": issued.isoformat(), "Status": status,
+                   "LineItems": [{"Description": "Proposal", "Quantity": 1, "UnitAmount": Decimal(amount)}],
+                   "LineAmountTypes": "NOTAX"}
+        with self._lock:
+            org = self._org(tenant)
+            quote = self._save_quote(org, None, element)
+            return str(quote["QuoteID"])
+
+    def set_quote_status(self, quote_id: str, status: str, *, tenant: str | None = None) -> None:
+        with self._lock:
+            org = self._org(tenant)
+            quote = org.quotes[quote_id]
+            self._save_quote(org, quote, {"Contact": {"ContactID": quote["ContactID"]},
+                                          "Date": quote["Date"].isoformat(), "Status": status})
+
+    def add_bank_transaction(self, contact_id: str, amount: str, *, on: date, reference: str = "",
+                             kind: str = "RECEIVE", reconciled: bool = False, currency: str | None = None,
+                             tenant: str | None = None) -> str:
+        element = {"Type": kind, "Contact": {"ContactID": contact_id}, "BankAccount": {"Code": "090"},
+                   "Date": on.isoformat(), "Reference": reference, "IsReconciled": reconciled,
+                   "LineAmountTypes": "NoTax", "CurrencyCode": currency,
+                   "LineItems": [{"Description": reference or "Deposit", "Quantity": 1, "UnitAmount": Decimal(amount),
+                                  "AccountCode": "260" if kind in ("RECEIVE", "SPEND") else None}]}
+        with self._lock:
+            return str(self._save_bank_transaction(self._org(tenant), None, element, True)["BankTransactionID"])
+
+    def invoice(self, invoice_id: str, *, tenant: str | None = None) -> dict[str, Any]:
+        with self._lock:
+            org = self._org(tenant)
+            return self._invoice_view(org, org.invoices[invoice_id])
+
+    def history(self, resource: str, ident: str, *, tenant: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._org(tenant).history.get(f"{resource.lower()}/{ident}", []))
+
+    def emails(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._org(tenant).emails)
+
+    def count(self, method: str | None = None, path: str | None = None) -> int:
+        """Requests seen, by method and path prefix (case-insensitive), e.g. count("GET", "/Invoices")."""
+        with self._lock:
+            return sum(1 for m, p in self.requests if (method is None or m == method.upper())
+                       and (path is None or p.lower().startswith(path.lower())))
+
+
+# --- serving ---------------------------------------------------------------------------------------------
+
+
+class _Served:
+    """An ASGI app on 127.0.0.1 (a free port) in a background thread."""
+
+    def __init__(self, app: FastAPI) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False,
+                                lifespan="off", timeout_graceful_shutdown=1)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="xero-emulator", daemon=True)
+
+    def start(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the emulator's HTTP server did not start")
+            time.sleep(0.005)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """Serve any ASGI app locally (tests use it for a webhook receiver); yields its base URL."""
+    served = _Served(app)
+    url = served.start()
+    try:
+        yield url
+    finally:
+        served.stop()
+
+
+def connected_ledger(emulator: XeroEmulator, *, tenant: str | None = None, **options: Any) -> XeroLedger:
+    """An adapter connected to the emulator, as after `duecourse connect xero`: tokens in a TokenStore."""
+    store = options.pop("token_store", None) or MemoryTokenStore()
+    tenant_id = tenant or emulator.tenant_id
+    store.save("xero", tokens_from_response(emulator.issue_tokens([tenant_id]), tenant_id, [tenant_id]))
+    options.setdefault("rate_limiter", RateLimiter(per_minute=60, concurrent=5, per_day=5000, max_wait=5))
+    return XeroLedger(tenant_id, emulator.client_id, emulator.client_secret, store, api_base=emulator.api_base,
+                      identity_base=emulator.identity_base, **options)
+
+
+@contextmanager
+def contract_ledger(tmp_path: Path) -> Iterator[XeroLedger]:
+    """The contract suite's Xero: a fresh emulator and an adapter connected to it."""
+    with XeroEmulator() as emulator:
+        ledger = connected_ledger(emulator)
+        try:
+            yield ledger
+        finally:
+            ledger.close()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +23,8 @@ from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from adapters import intacct_webhooks, quickbooks_webhooks, xero_webhooks
+from adapters.ledger import LedgerEvent
 from adapters.sandbox.webhooks import SIGNATURE_HEADER, parse_body, verify
 from adapters.store import Approver, Store
 from workers.intake import LifecycleDefaults, route_event
@@ -45,6 +48,10 @@ class WebConfig:
     namespace: str = "default"
     # The embedded dev stack (bound to 127.0.0.1) lets reads through without a token; production does not.
     open_reads: bool = False
+    qbo_verifier_token: str | None = field(default_factory=lambda: os.environ.get("DUECOURSE_QBO_VERIFIER_TOKEN"))
+    xero_webhook_key: str | None = field(default_factory=lambda: os.environ.get("DUECOURSE_XERO_WEBHOOK_KEY"))
+    # A PEM public key (RS256) or a shared secret (HS256) that Intacct's delivery JWTs are signed with.
+    intacct_webhook_key: str | None = field(default_factory=lambda: os.environ.get("DUECOURSE_INTACCT_WEBHOOK_KEY"))
 
 
 class DecisionBody(BaseModel):
@@ -152,18 +159,17 @@ def create_app(config: WebConfig) -> FastAPI:
 
     # --- webhooks ----------------------------------------------------------------------------------
 
-    @app.post("/webhooks/sandbox")
-    async def sandbox_webhook(request: Request) -> JSONResponse:
-        body = await request.body()
-        secret = config.sandbox_webhook_secret
-        if not secret or not verify(secret, body, request.headers.get(SIGNATURE_HEADER)):
-            log.warning("sandbox webhook rejected: bad or missing %s", SIGNATURE_HEADER)
-            raise HTTPException(401, f"invalid signature ({SIGNATURE_HEADER})")
+    def reject(ledger: str, status: int, why: str) -> HTTPException:
+        log.warning("%s webhook rejected (%d): %s", ledger, status, why)
+        return HTTPException(status, why)
+
+    def events_of(ledger: str, parse: Callable[[bytes], list[LedgerEvent]], body: bytes) -> list[LedgerEvent]:
         try:
-            events = parse_body(body)
+            return parse(body)
         except ValueError as error:
-            log.warning("sandbox webhook rejected: %s", error)
-            raise HTTPException(400, f"malformed webhook body: {error}") from error
+            raise reject(ledger, 400, f"malformed webhook body: {error}") from error
+
+    async def ingest(events: list[LedgerEvent]) -> JSONResponse:
         try:
             # A batch's events go to Temporal concurrently; one invoice's events may share a batch, and
             # Temporal orders the signals to one workflow.
@@ -171,7 +177,45 @@ def create_app(config: WebConfig) -> FastAPI:
         except RPCError as error:
             # 5xx makes the ledger deliver again later; duplicates are harmless.
             raise HTTPException(503, f"Temporal is unreachable: {error.message}") from error
+        for outcome in routed:
+            if outcome.outcome == "ignored":
+                log.info("acknowledged and ignored: %s %s", outcome.entity, outcome.entity_id)
         return JSONResponse({"accepted": len(routed), "events": [r.model_dump() for r in routed]})
+
+    @app.post("/webhooks/sandbox")
+    async def sandbox_webhook(request: Request) -> JSONResponse:
+        body = await request.body()
+        secret = config.sandbox_webhook_secret
+        if not secret or not verify(secret, body, request.headers.get(SIGNATURE_HEADER)):
+            raise reject("sandbox", 401, f"invalid signature ({SIGNATURE_HEADER})")
+        return await ingest(events_of("sandbox", parse_body, body))
+
+    @app.post("/webhooks/quickbooks")
+    async def quickbooks_webhook(request: Request) -> JSONResponse:
+        body = await request.body()
+        token = config.qbo_verifier_token
+        if not token or not quickbooks_webhooks.verify(token, body, request.headers.get("intuit-signature")):
+            raise reject("quickbooks", 401, "invalid signature (intuit-signature)")
+        return await ingest(events_of("quickbooks", quickbooks_webhooks.parse, body))
+
+    @app.post("/webhooks/xero")
+    async def xero_webhook(request: Request) -> Response:
+        body = await request.body()
+        key = config.xero_webhook_key
+        # Intent to receive: Xero sends signed and mis-signed empty batches; 200 and 401, fast, no body.
+        if not key or not xero_webhooks.verify(key, body, request.headers.get("x-xero-signature")):
+            log.warning("xero webhook rejected (401): invalid signature (x-xero-signature)")
+            return Response(status_code=401)
+        await ingest(events_of("xero", xero_webhooks.parse, body))
+        return Response(status_code=200)
+
+    @app.post("/webhooks/intacct")
+    async def intacct_webhook(request: Request) -> JSONResponse:
+        body = await request.body()
+        key = config.intacct_webhook_key
+        if not key or not intacct_webhooks.verify(body, request.headers.get("authorization"), key=key):
+            raise reject("intacct", 401, "invalid or missing bearer token")
+        return await ingest(events_of("intacct", intacct_webhooks.parse, body))
 
     # --- API ---------------------------------------------------------------------------------------
 
