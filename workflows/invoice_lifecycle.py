@@ -85,6 +85,10 @@ class _Interrupted(Exception):
     """A payment, dispute or ledger change arrived while a reminder was being prepared."""
 
 
+class _InvoiceGone(Exception):
+    """The invoice was deleted in the ledger: the workflow ends (its state already says so)."""
+
+
 @workflow.defn
 class InvoiceLifecycle:
     def __init__(self) -> None:
@@ -233,6 +237,8 @@ class InvoiceLifecycle:
                     await self._remind(step)
                 except _Interrupted:
                     continue
+                except _InvoiceGone:
+                    return self.state
             elif isinstance(step, WaitUntil):
                 await self._hold(self._dunning_stage(), step.reason, step.instant)
             elif isinstance(step, Escalate):
@@ -248,16 +254,23 @@ class InvoiceLifecycle:
         level = step.level
         for skipped in step.skipped:
             self._mark_done(ReminderRecord(level=skipped, outcome="skipped", at=workflow.now(),
-                                           reason="its time passed while duecourse was down; a later level is due"))
+                                           reason=f"its time passed unsent (downtime, a pause or a slow approval); "
+                                                  f"level {level.level} is due now"))
             await self._audit(f"reminder-skipped:L{skipped}", "reminder skipped",
                               f"level {skipped} skipped (catch-up: level {level.level} is due now)")
         # Re-check the ledger right before drafting: paid or voided means no reminder.
-        await self._refresh()
+        await self._refresh_or_gone()
         invoice = self._invoice()
         if invoice.is_settled:
             raise _Interrupted()
         customer = self.state.customer
         assert customer is not None
+        if self._recipient() is None:
+            # Nobody to write to: the level is recorded as skipped and a human collector takes over.
+            self._mark_done(ReminderRecord(level=level.level, outcome="skipped", at=workflow.now(),
+                                           reason=f"no billing email for {customer.name}"))
+            await self._escalate(level.level, reason=f"no billing email for {customer.name}")
+            return
         facts = ReminderFacts(
             company_name=request.company_name, customer_name=customer.name, invoice_number=invoice.number,
             amount_due=invoice.balance, total=invoice.total, issue_date=invoice.issue_date,
@@ -296,13 +309,11 @@ class InvoiceLifecycle:
                 body = decision.text or body
                 subject = decision.subject or subject
             # Approval may have taken days: look again before anything leaves.
-            await self._refresh()
+            await self._refresh_or_gone()
             if self._invoice().is_settled:
                 raise _Interrupted()
         to = self._recipient()
-        if to is None:
-            await self._escalate(level.level, reason=f"no billing email for {customer.name}")
-            return
+        assert to is not None  # checked before drafting; the ledger re-read keeps the customer
         result = await workflow.execute_activity_method(
             MessagingActivities.send_reminder,
             SendReminderInput(
@@ -348,8 +359,7 @@ class InvoiceLifecycle:
                 break
             # Something changed in the ledger: the draft stands unless the invoice is settled or its
             # balance moved (then the figures in the draft are stale and it is drafted again).
-            if not await self._refresh():
-                break
+            await self._refresh_or_gone()
             current = self._invoice()
             if current.is_settled or current.balance != invoice.balance:
                 break
@@ -406,6 +416,10 @@ class InvoiceLifecycle:
         self.state.customer = snapshot.customer
         self._publish()
         return True
+
+    async def _refresh_or_gone(self) -> None:
+        if not await self._refresh():
+            raise _InvoiceGone()
 
     async def _close(self, invoice: Invoice) -> None:
         self.state.pending = None

@@ -456,11 +456,15 @@ class MatchingEngine:
 
         # payer against the customer(s) the reference names
         fit = max(payer.fit(c) for c in customers)
-        identified = payer.identified if fit < config.name_candidate else None
+        # the payer is someone else when the name is clearly another customer's ("Falcon Footwear" paying
+        # with the number of an "Opal Footwear" invoice), however much the two names share
+        identified = payer.identified if fit < config.name_strong else None
+        identified_score = 1.0 if payer.alias_customer else (payer.candidates[0].score if payer.candidates else 0.0)
         conflict = (
             identified is not None
             and identified not in customers
-            and (payer.alias_customer is not None or payer.candidates[0].score >= config.name_strong)
+            and identified_score >= config.name_strong
+            and identified_score >= fit + config.name_margin
         )
         if conflict and identified is not None:
             other = self._names.display_name(identified)
@@ -802,6 +806,12 @@ class MatchingEngine:
             )
         proposals.sort(key=lambda p: -p.confidence)
         best = proposals[0]
+        best_name = max(scores.values())
+        if best.customer_id is not None and scores.get(best.customer_id, 0.0) < best_name - config.name_margin:
+            # the amount fits a customer whose name fits less well than another's
+            closer = max(scores, key=lambda c: scores[c])
+            best.blockers.append(f"the payer's name is closer to '{self._names.display_name(closer)}'")
+            best.confidence = min(best.confidence, _NAME_AMBIGUOUS)
         if not payment.reference.strip():
             best.reasons.insert(0, "no reference")
         if len(proposals) > 1:

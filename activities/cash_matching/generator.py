@@ -506,8 +506,8 @@ class _Builder:
             typo = digits[:position] + wrong + digits[position + 1 :]
         number = f"{prefix}-{typo}"
         named = self.by_number.get(number)
-        if named is None:
-            invoice = self.canonical(customer, [invoice], on)[0]
+        # the number written does not tell equal balances apart: the oldest due is the one paid
+        invoice = self.canonical(customer, [invoice], on)[0]
         self.take(invoice)
         payer = self.payer_variant(customer.name)
         reference = rng.choice((number, f"Inv #{typo}", f"INVOICE {typo}", f"{number} THANK YOU"))
