@@ -21,6 +21,7 @@ from adapters.ledger import (
 )
 from adapters.llm_drafter import DrafterError, DrafterRateLimited, DrafterRefused
 from adapters.mail import MailError
+from adapters.oauth import ReconsentRequired
 
 # Error types the workflows inspect; named once here.
 LEDGER_NOT_FOUND = "LedgerNotFound"
@@ -31,12 +32,16 @@ LEDGER_RATE_LIMITED = "LedgerRateLimited"
 MAIL_PERMANENT = "MailRejected"
 MAIL_RETRYABLE = "MailUnavailable"
 OUTBOUND_PAUSED = "OutboundPaused"
+LEDGER_RECONSENT = "LedgerReconsentRequired"
 DRAFTER_RATE_LIMITED = "DrafterRateLimited"
 DRAFTER_REFUSED = "DrafterRefused"
 DRAFTER_UNAVAILABLE = "DrafterUnavailable"
 
 
 def application_error(error: Exception) -> ApplicationError:
+    if isinstance(error, ReconsentRequired):
+        # Retrying cannot help until a human runs `duecourse connect <ledger>` again.
+        return ApplicationError(str(error), type=LEDGER_RECONSENT, non_retryable=True)
     if isinstance(error, RateLimited):
         delay = timedelta(seconds=error.retry_after_seconds) if error.retry_after_seconds else None
         return ApplicationError(str(error), type=LEDGER_RATE_LIMITED, next_retry_delay=delay)
@@ -65,5 +70,5 @@ def application_error(error: Exception) -> ApplicationError:
 def as_application_errors() -> Iterator[None]:
     try:
         yield
-    except (LedgerError, MailError, DrafterError) as error:
+    except (LedgerError, MailError, DrafterError, ReconsentRequired) as error:
         raise application_error(error) from error

@@ -552,7 +552,7 @@ class IntacctLedger:
         refresh_margin_seconds: float = 300,
         change_settle_seconds: float = 30,
         default_currency: str = "USD",
-        term_name: str = "Net {days}",
+        term_name: str | None = "Net {days}",
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -829,13 +829,15 @@ class IntacctLedger:
         contact: dict[str, Any] = {"printAs": draft.name.strip(), "companyName": draft.name.strip()}
         if draft.email:
             contact["email1"] = draft.email.strip()
-        body = {
+        body: dict[str, Any] = {
             "name": draft.name.strip(),
             "currency": draft.currency.upper(),
-            "term": {"id": self.term_name.format(days=draft.terms_days)},
             "contacts": {"default": contact},
             "notes": f"Created by duecourse {idempotency_marker(idempotency_key)}",
         }
+        if self.term_name:
+            # Terms are named per company ("Net 30" by default); None leaves the customer's term unset.
+            body["term"] = {"id": self.term_name.format(days=draft.terms_days)}
         key = self._create(CUSTOMER, body, idempotency_key, "notes")
         return self.get_customer(key)
 
@@ -873,6 +875,7 @@ class IntacctLedger:
             raise PermanentLedgerError(f"due date {draft.due_date} is before the issue date {draft.issue_date}")
         lines = []
         for position, line in enumerate(draft.lines, start=1):
+            amount = wire_amount(line.amount, f"line {position} amount")
             expected = (line.quantity * line.unit_price).quantize(CENT)
             if expected != line.amount:
                 raise PermanentLedgerError(f"line {position} ({line.description!r}): amount {line.amount} is not "
@@ -881,7 +884,7 @@ class IntacctLedger:
             if line.quantity != 1:
                 memo = f"{line.description} ({line.quantity} x {line.unit_price})"
             lines.append({"glAccount": {"id": self.revenue_gl_account},
-                          "txnAmount": wire_amount(line.amount, f"line {position} amount"), "memo": memo})
+                          "txnAmount": amount, "memo": memo})
         body: dict[str, Any] = {
             "customer": {"key": draft.customer_id},
             "invoiceDate": draft.issue_date.isoformat(),
@@ -964,7 +967,11 @@ class IntacctLedger:
                                        f"payment {request.amount}")
         remainder = request.amount.amount - applied
         reference = request.reference.strip()
-        trail = f" (bank line {request.bank_line_id})" if request.bank_line_id else ""
+        trail = f"(bank line {request.bank_line_id})" if request.bank_line_id else ""
+
+        def described(*words: str) -> str:
+            return " ".join(word for word in words if word)
+
         common: dict[str, Any] = {"customer": {"key": request.customer_id}, "paymentMethod": self.payment_method,
                                   **self._deposit_target(), "txnCurrency": {"currency": currency}}
         if reference:
@@ -972,7 +979,7 @@ class IntacctLedger:
         _set_path(common, self.receipt_date_field, request.date.isoformat())
         payment_key = None
         if per_invoice:
-            body = {**common, "description": f"{reference}{trail} {idempotency_marker(idempotency_key)}".strip(),
+            body = {**common, "description": described(reference, trail, idempotency_marker(idempotency_key)),
                     "paymentDetails": [{"arInvoice": {"key": invoice_id},
                                         "txnCurrency": {"paymentAmount": wire_amount(value, "allocation")}}
                                        for invoice_id, value in per_invoice.items()]}
@@ -981,7 +988,7 @@ class IntacctLedger:
         if remainder > 0:
             advance_idempotency = f"{idempotency_key}:advance"
             body = {**common,
-                    "description": f"Unapplied {reference}{trail} {idempotency_marker(advance_idempotency)}".strip(),
+                    "description": described("Unapplied", reference, trail, idempotency_marker(advance_idempotency)),
                     "lines": [{"glAccount": {"id": self.advance_gl_account},
                                "txnAmount": wire_amount(remainder, "unapplied amount")}]}
             advance_key = self._create(ADVANCE, body, advance_idempotency, "description")

@@ -41,7 +41,9 @@ Mapping choices
 * changes_since uses Change Data Capture. The cursor is the server's `time` of the last answer (ISO 8601);
   each poll reaches back `cdc_overlap` before it, since LastUpdatedTime is stamped to the second, so an
   event may be announced twice (its `event_id` is stable). CDC looks back at most 30 days: an older cursor
-  is clamped, with a warning. Deposits are announced per line, as bank lines.
+  is clamped, with a warning. Deposits are announced per line, as bank lines: an unmatched line as created
+  (which starts cash application), others as updated. Webhooks name the Deposit only (entity "Deposit"):
+  `bank_lines_of_deposit` expands one.
 * aging_report reads the AgedReceivables report (home currency, columns found by their titles).
 """
 
@@ -454,7 +456,8 @@ def _line_id(deposit: dict[str, Any], index: int) -> str:
     return str(deposit["Line"][index].get("Id") or index + 1)
 
 
-def _bank_lines(deposit: dict[str, Any], home: str, unmatched_accounts: frozenset[str] | None) -> list[BankLine]:
+def _bank_lines(deposit: dict[str, Any], home: str, unmatched_accounts: frozenset[str] | None,
+                payers: Mapping[str, str] | None = None) -> list[BankLine]:
     currency = _currency(deposit, home)
     lines: list[BankLine] = []
     for index, line in enumerate(deposit.get("Line") or []):
@@ -465,7 +468,9 @@ def _bank_lines(deposit: dict[str, Any], home: str, unmatched_accounts: frozense
             status = BankLineStatus.IGNORED
         else:
             status = BankLineStatus.UNMATCHED
-        payer = (detail.get("Entity") or {}).get("name") or line.get("Description") or deposit.get("PrivateNote") or ""
+        entity = detail.get("Entity") or {}
+        payer = (entity.get("name") or (payers or {}).get(str(_ref(entity))) or line.get("Description")
+                 or deposit.get("PrivateNote") or "")
         reference = detail.get("CheckNum") or line.get("Description") or deposit.get("PrivateNote") or ""
         lines.append(BankLine(
             id=f"{deposit['Id']}-{_line_id(deposit, index)}",
@@ -501,7 +506,8 @@ def _aging_columns(report: dict[str, Any]) -> dict[int, str]:
     return columns
 
 
-def _aging(report: dict[str, Any], home: str) -> list[AgingRow]:
+def aging_rows(report: dict[str, Any], home: str) -> list[AgingRow]:
+    """The rows of an AgedReceivables report (its JSON as QuickBooks sends it), one per customer."""
     header = report.get("Header") or {}
     options = {o.get("Name"): o.get("Value") for o in header.get("Option") or []}
     if str(options.get("NoReportData", "false")).lower() == "true":
@@ -674,7 +680,7 @@ class QuickBooksLedger:
         message = str(error.message or "").strip()
         detail = str(error.detail or "").strip()
         said = message if not detail or detail == message else f"{message}: {detail}"
-        text = f"QuickBooks refused {what}: {said[:1000]} (code {code}" + (f", HTTP {status})" if status else ")")
+        text = f"QuickBooks: {what} failed: {said[:1000]} (code {code}" + (f", HTTP {status})" if status else ")")
         if status == 429 or code == 3001:
             header = response.headers.get("Retry-After") if response is not None else None
             return RateLimited(text, retry_after_seconds=_retry_after(header, self._throttle_backoff))
@@ -706,6 +712,7 @@ class QuickBooksLedger:
         clause = f" WHERE {where}" if where else ""
         while True:
             sql = f"SELECT * FROM {entity}{clause} ORDERBY Id STARTPOSITION {start} MAXRESULTS {self._page}"
+
             def run(qb: Any, sql: str = sql) -> Any:
                 return qb.query(sql)
 
@@ -784,18 +791,31 @@ class QuickBooksLedger:
                 return deposit, index
         raise NotFound(f"deposit {deposit_id} has no line {line_id}")
 
+    def _payers(self, deposits: list[dict[str, Any]]) -> dict[str, str]:
+        """Names of the customers deposit lines name only by id (QuickBooks often leaves the name out)."""
+        wanted = sorted({str(_ref(entity)) for deposit in deposits for line in deposit.get("Line") or []
+                         if (entity := (line.get("DepositLineDetail") or {}).get("Entity"))
+                         and _ref(entity) and not entity.get("name")})
+        if not wanted:
+            return {}
+        rows = self._query("Customer", f"Id IN ({', '.join(_quoted(i) for i in wanted)})")
+        return {str(row["Id"]): str(row.get("DisplayName") or "") for row in rows}
+
+    def _deposit_bank_lines(self, deposits: list[dict[str, Any]]) -> list[BankLine]:
+        payers = self._payers(deposits)
+        return [line for raw in deposits for line in _bank_lines(raw, self._home, self._unmatched_accounts, payers)]
+
     def get_bank_line(self, bank_line_id: str) -> BankLine:
         deposit, index = self._deposit_line(bank_line_id)
-        return _bank_lines(deposit, self._home, self._unmatched_accounts)[index]
+        return self._deposit_bank_lines([deposit])[index]
 
     def list_bank_lines(self, status: BankLineStatus | None = None) -> list[BankLine]:
-        lines = [line for raw in self._query("Deposit")
-                 for line in _bank_lines(raw, self._home, self._unmatched_accounts)]
+        lines = self._deposit_bank_lines(self._query("Deposit"))
         return [line for line in lines if status is None or line.status == status]
 
     def bank_lines_of_deposit(self, deposit_id: str) -> list[BankLine]:
         """The bank lines a Deposit webhook event stands for."""
-        return _bank_lines(self._get("Deposit", deposit_id), self._home, self._unmatched_accounts)
+        return self._deposit_bank_lines([self._get("Deposit", deposit_id)])
 
     def _credit_invoices(self, customer_id: str | None) -> dict[str, str]:
         """Credit memo id -> the invoice it was applied to, read from the payments that apply credit."""
@@ -819,7 +839,7 @@ class QuickBooksLedger:
         query = {"report_date": as_of.isoformat(), "aging_period": "30", "num_periods": "4"}
         report = self._call("reading the AgedReceivables report",
                             lambda qb: qb.get_report("AgedReceivables", qs=dict(query)))
-        return _aging(report, self._home)
+        return aging_rows(report, self._home)
 
     # --- changes ------------------------------------------------------------------------------------------
 
@@ -867,12 +887,16 @@ class QuickBooksLedger:
         operation = _change_operation(entity, raw)
         entity_id = str(raw.get("Id"))
         if entity == "Deposit" and raw.get("status") != "Deleted":
-            return [
-                LedgerEvent(ledger=LEDGER, tenant=self.tenant,
-                            event_id=event_id(self.tenant, "BankLine", line.id, operation, occurred),
-                            entity="BankLine", entity_id=line.id, operation=operation, occurred_at=occurred)
-                for line in _bank_lines(raw, self._home, self._unmatched_accounts)
-            ]
+            # CDC says only that the deposit changed. A line still waiting for cash application is announced
+            # as created (that starts its CashApplication; a repeat finds it already started), whether the
+            # deposit is new or a line was added to it; any other line as updated.
+            events = []
+            for line in _bank_lines(raw, self._home, self._unmatched_accounts):
+                kind = EventOperation.CREATE if line.status == BankLineStatus.UNMATCHED else EventOperation.UPDATE
+                events.append(LedgerEvent(ledger=LEDGER, tenant=self.tenant,
+                                          event_id=event_id(self.tenant, "BankLine", line.id, kind, occurred),
+                                          entity="BankLine", entity_id=line.id, operation=kind, occurred_at=occurred))
+            return events
         name = {"CreditMemo": "CreditNote"}.get(entity, entity)
         return [LedgerEvent(ledger=LEDGER, tenant=self.tenant,
                             event_id=event_id(self.tenant, entity, entity_id, operation, occurred),

@@ -207,14 +207,14 @@ def _identity_post(url: str, form: dict[str, str], *, timeout: float, tenant: st
         body = {}
     if response.status == 200:
         return body
-    error = str(body.get("error") or "")
-    if error == "invalid_grant":
+    code = str(body.get("error") or "")
+    if code == "invalid_grant":
         raise ReconsentRequired(LEDGER, tenant, "Xero refused the refresh token or code (invalid_grant)")
     if response.status == 429:
         raise RateLimited("Xero identity rate limit", retry_after_seconds=_retry_after(response.headers))
     if response.status >= 500:
         raise RetryableLedgerError(f"Xero identity answered HTTP {response.status}")
-    raise PermanentLedgerError(f"Xero identity refused the token request: HTTP {response.status} {error or body}")
+    raise PermanentLedgerError(f"Xero identity refused the token request: HTTP {response.status} {code or body}")
 
 
 def exchange_code(code: str, redirect_uri: str, client_id: str, client_secret: str | None = None, *,
@@ -297,6 +297,11 @@ def _dec(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
+def _cents(value: Any) -> Decimal:
+    """Money as Xero keeps it: two decimals, however the JSON number was written (300, 300.0, 300.00)."""
+    return _dec(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -306,7 +311,7 @@ def _utc(value: datetime | None) -> datetime | None:
 def _day(value: Any) -> date | None:
     if value is None:
         return None
-    return value.date() if isinstance(value, datetime) else value  # type: ignore[no-any-return]
+    return value.date() if isinstance(value, datetime) else value
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -557,12 +562,14 @@ class XeroLedger:
             return RetryableLedgerError(f"Xero {what}: HTTP {status}: {detail}")
         return PermanentLedgerError(f"Xero {what}: HTTP {status}: {detail}")
 
-    def _pages(self, what: str, fetch: Callable[[int], Any], items: Callable[[Any], Any],
-               size: int | None = None) -> Iterator[Any]:
-        """Every item of a paged listing (1-based pages, `pagination.pageCount` when Xero gives it)."""
-        size = size or self._page_size
+    def _pages(self, what: str, method: Callable[..., Any], items: Callable[[Any], Any], *, sized: bool = True,
+               **query: Any) -> Iterator[Any]:
+        """Every item of a paged listing: 1-based pages until `pagination.pageCount` (when Xero gives it) or a
+        short page. Quotes take no pageSize: their pages hold 100."""
+        size = self._page_size if sized else 100
         for page in range(1, MAX_PAGES + 1):
-            response = self._call(f"{what} (page {page})", fetch, page)
+            paging = {"page": page, "page_size": size} if sized else {"page": page}
+            response = self._call(f"{what} (page {page})", method, **query, **paging)
             batch = list(items(response) or [])
             yield from batch
             pagination = getattr(response, "pagination", None)
@@ -599,8 +606,8 @@ class XeroLedger:
     def _invoice(self, invoice: Any) -> Invoice:
         currency = _text(invoice.currency_code) or self._org()[0]
         status = _text(invoice.status)
-        total, due = _dec(invoice.total), _dec(invoice.amount_due)
-        settled = _dec(invoice.amount_paid) + _dec(invoice.amount_credited)
+        total, due = _cents(invoice.total), _cents(invoice.amount_due)
+        settled = _cents(invoice.amount_paid) + _cents(invoice.amount_credited)
         if status == "AUTHORISED":
             mapped = InvoiceStatus.PARTIALLY_PAID if settled > 0 else InvoiceStatus.OPEN
             if due <= 0 and total > 0:
@@ -616,7 +623,7 @@ class XeroLedger:
             id=invoice.invoice_id, number=invoice.invoice_number or "", customer_id=contact.contact_id,
             customer_name=contact.name or "", currency=currency,
             lines=[InvoiceLine(description=line.description or "", quantity=_dec(line.quantity or 1),
-                               unit_price=_dec(line.unit_amount), amount=_dec(line.line_amount))
+                               unit_price=_dec(line.unit_amount), amount=_cents(line.line_amount))
                    for line in invoice.line_items or []],
             total=Money(amount=total, currency=currency), balance=Money(amount=balance, currency=currency),
             issue_date=issued, due_date=_day(invoice.due_date) or issued, status=mapped,
@@ -628,9 +635,9 @@ class XeroLedger:
             id=quote.quote_id, number=quote.quote_number or "", customer_id=quote.contact.contact_id,
             currency=currency,
             lines=[InvoiceLine(description=line.description or "", quantity=_dec(line.quantity or 1),
-                               unit_price=_dec(line.unit_amount), amount=_dec(line.line_amount))
+                               unit_price=_dec(line.unit_amount), amount=_cents(line.line_amount))
                    for line in quote.line_items or []],
-            total=Money(amount=_dec(quote.total), currency=currency),
+            total=Money(amount=_cents(quote.total), currency=currency),
             status=QUOTE_STATUSES.get(_text(quote.status), EstimateStatus.PENDING), issue_date=_day(quote.date))
 
     def _bank_line(self, txn: Any) -> BankLine:
@@ -641,7 +648,7 @@ class XeroLedger:
         else:
             mapped = BankLineStatus.MATCHED if txn.is_reconciled else BankLineStatus.UNMATCHED
         return BankLine(id=txn.bank_transaction_id, date=_day(txn.date),
-                        amount=Money(amount=_dec(txn.total), currency=currency),
+                        amount=Money(amount=_cents(txn.total), currency=currency),
                         payer_name=(txn.contact.name if txn.contact else "") or "", reference=txn.reference or "",
                         status=mapped)
 
@@ -650,8 +657,8 @@ class XeroLedger:
         allocations = [a for a in note.allocations or [] if a.invoice is not None]
         return CreditNote(
             id=note.credit_note_id, number=note.credit_note_number or "", customer_id=note.contact.contact_id,
-            total=Money(amount=_dec(note.total), currency=currency),
-            remaining=Money(amount=_dec(note.remaining_credit), currency=currency),
+            total=Money(amount=_cents(note.total), currency=currency),
+            remaining=Money(amount=_cents(note.remaining_credit), currency=currency),
             status=CREDIT_STATUSES.get(_text(note.status), _text(note.status).lower()),
             invoice_id=allocations[0].invoice.invoice_id if allocations else invoice_hint)
 
@@ -672,13 +679,8 @@ class XeroLedger:
         return self._customer(contacts[0])
 
     def list_customers(self) -> list[Customer]:
-        contacts = self._pages("listing contacts", lambda page: self._api.get_contacts(
-            self.tenant, where='ContactStatus=="ACTIVE"', order="Name ASC", page=page, page_size=self._page_size,
-            _request_timeout=self._timeouts), lambda r: r.contacts) if False else self._pages(
-            "listing contacts",
-            lambda page: self._call_raw(self._api.get_contacts, where='ContactStatus=="ACTIVE"', order="Name ASC",
-                                        page=page, page_size=self._page_size),
-            lambda r: r.contacts)
+        contacts = self._pages("listing contacts", self._api.get_contacts, lambda r: r.contacts,
+                               where='ContactStatus=="ACTIVE"', order="Name ASC")
         # Suppliers that never bought anything are not customers.
         return [self._customer(c) for c in contacts if not (c.is_supplier and not c.is_customer)]
 
@@ -689,3 +691,404 @@ class XeroLedger:
         created = self._call(f"creating contact {draft.name!r}", self._api.create_contacts,
                              XContacts(contacts=[contact]), idempotency_key=_idempotency_key(idempotency_key))
         return self._customer(created.contacts[0])
+
+    # --- LedgerPort: invoices ----------------------------------------------------------------------
+
+    def _raw_invoice(self, invoice_id: str) -> Any:
+        invoices = self._call(f"reading invoice {invoice_id}", self._api.get_invoice, invoice_id, unitdp=4).invoices
+        if not invoices or _text(invoices[0].type) != "ACCREC":
+            raise NotFound(f"Xero has no sales invoice {invoice_id}")
+        return invoices[0]
+
+    def get_invoice(self, invoice_id: str) -> Invoice:
+        return self._invoice(self._raw_invoice(invoice_id))
+
+    def list_open_invoices(self, customer_id: str | None = None) -> list[Invoice]:
+        query: dict[str, Any] = {"where": 'Type=="ACCREC" AND AmountDue>0', "statuses": ["AUTHORISED"],
+                                 "order": "DueDate ASC", "unitdp": 4}
+        if customer_id is not None:
+            query["contact_i_ds"] = [_guid(customer_id, "customer")]
+        invoices = self._pages("listing open invoices", self._api.get_invoices, lambda r: r.invoices, **query)
+        return [self._invoice(invoice) for invoice in invoices]
+
+    def create_invoice(self, draft: InvoiceDraft, idempotency_key: str) -> Invoice:
+        _check_lines(draft.lines, "an invoice")
+        if draft.due_date < draft.issue_date:
+            raise PermanentLedgerError(f"due date {draft.due_date} is before the issue date {draft.issue_date}")
+        quote = None
+        if draft.estimate_id is not None:
+            quotes = self._call(f"reading quote {draft.estimate_id}", self._api.get_quote, draft.estimate_id).quotes
+            if not quotes:
+                raise NotFound(f"Xero has no quote {draft.estimate_id}")
+            quote = quotes[0]
+        invoice = XInvoice(type="ACCREC", contact=XContact(contact_id=draft.customer_id), date=draft.issue_date,
+                           due_date=draft.due_date, line_items=self._line_items(draft.lines),
+                           line_amount_types=self._amount_types, currency_code=_currency(draft.currency),
+                           status="AUTHORISED", invoice_number=draft.number,
+                           reference=quote.quote_number if quote is not None else None)
+        created = self._call(f"creating an invoice for {draft.customer_id}", self._api.create_invoices,
+                             XInvoices(invoices=[invoice]), unitdp=4,
+                             idempotency_key=_idempotency_key(idempotency_key))
+        if quote is not None and _text(quote.status) == "ACCEPTED":
+            # Invoicing an accepted quote closes it, as Xero's own "Create invoice" does.
+            update = XQuote(contact=XContact(contact_id=quote.contact.contact_id), date=quote.date,
+                            status=XQuoteStatusCodes.INVOICED)
+            self._call(f"marking quote {quote.quote_number} invoiced", self._api.update_quote, quote.quote_id,
+                       XQuotes(quotes=[update]), idempotency_key=_idempotency_key(idempotency_key, "quote-invoiced"))
+        return self._invoice(created.invoices[0])
+
+    def void_invoice(self, invoice_id: str, idempotency_key: str) -> Invoice:
+        current = self._raw_invoice(invoice_id)
+        status = _text(current.status)
+        if status in ("VOIDED", "DELETED"):
+            return self._invoice(current)
+        # Xero voids AUTHORISED invoices and deletes DRAFT / SUBMITTED ones; both leave nothing owed.
+        target = "DELETED" if status in ("DRAFT", "SUBMITTED") else "VOIDED"
+        updated = self._call(f"voiding invoice {current.invoice_number}", self._api.update_invoice, invoice_id,
+                             XInvoices(invoices=[XInvoice(invoice_id=invoice_id, status=target)]), unitdp=4,
+                             idempotency_key=_idempotency_key(idempotency_key))
+        return self._invoice(updated.invoices[0])
+
+    def send_invoice(self, invoice_id: str, idempotency_key: str) -> bool:
+        """Xero mails the invoice itself (POST /Invoices/{id}/Email, 204) to the contact's address."""
+        self._call(f"emailing invoice {invoice_id}", self._api.email_invoice, invoice_id, XRequestEmpty(),
+                   idempotency_key=_idempotency_key(idempotency_key))
+        return True
+
+    # --- LedgerPort: estimates ---------------------------------------------------------------------
+
+    def get_estimate(self, estimate_id: str) -> Estimate:
+        quotes = self._call(f"reading quote {estimate_id}", self._api.get_quote, estimate_id).quotes
+        if not quotes:
+            raise NotFound(f"Xero has no quote {estimate_id}")
+        return self._estimate(quotes[0])
+
+    def list_estimates(self, status: EstimateStatus | None = None) -> list[Estimate]:
+        wanted = [None] if status is None else [s for s, mapped in QUOTE_STATUSES.items() if mapped == status]
+        estimates: list[Estimate] = []
+        for xero_status in wanted:
+            query = {} if xero_status is None else {"status": xero_status}
+            for quote in self._pages("listing quotes", self._api.get_quotes, lambda r: r.quotes, sized=False,
+                                     order="Date ASC", **query):
+                estimates.append(self._estimate(quote))
+        return estimates
+
+    # --- LedgerPort: payments and bank lines -------------------------------------------------------
+
+    def record_payment(self, request: PaymentRequest, idempotency_key: str) -> Payment:
+        """One allocation: a Payment; several: a BatchPayment (one bank line, as the customer paid); money left
+        over: a RECEIVE-OVERPAYMENT bank transaction the customer can be credited from later."""
+        currency = request.amount.currency
+        if request.amount.amount <= 0 or request.amount.amount != request.amount.amount.quantize(CENT):
+            raise PermanentLedgerError(f"a payment must be a positive amount in cents, got {request.amount}")
+        per_invoice: dict[str, Decimal] = {}
+        for allocation in request.allocations:
+            if allocation.amount.currency != currency:
+                raise PermanentLedgerError(f"allocation to {allocation.invoice_id} is in {allocation.amount.currency}, "
+                                           f"the payment in {currency}")
+            if allocation.amount.amount <= 0 or allocation.amount.amount != allocation.amount.amount.quantize(CENT):
+                raise PermanentLedgerError(f"allocation to {allocation.invoice_id} must be a positive amount in "
+                                           f"cents, got {allocation.amount}")
+            per_invoice[allocation.invoice_id] = per_invoice.get(allocation.invoice_id, Decimal("0")) + \
+                allocation.amount.amount
+        applied = sum(per_invoice.values(), Decimal("0"))
+        if applied > request.amount.amount:
+            raise PermanentLedgerError(f"allocations total {Money(amount=applied, currency=currency)} exceed the "
+                                       f"payment {request.amount}")
+        bank_account = self._bank_account
+        if request.bank_line_id is not None:
+            line = self._raw_bank_transaction(request.bank_line_id)
+            if _text(line.status) != "AUTHORISED":
+                raise PermanentLedgerError(f"bank line {request.bank_line_id} is {_text(line.status)}")
+            line_currency = _text(line.currency_code) or self._org()[0]
+            if line_currency != currency:
+                raise PermanentLedgerError(f"bank line {request.bank_line_id} is in {line_currency}, the payment in "
+                                           f"{currency}")
+            if request.amount.amount > _cents(line.total):
+                raise PermanentLedgerError(f"payment {request.amount} exceeds the deposit {_cents(line.total)} of bank "
+                                           f"line {request.bank_line_id}")
+            bank_account = line.bank_account.code or bank_account
+        account = XAccount(code=bank_account)
+        reference = request.reference or None
+        payment_id: str | None = None
+        if len(per_invoice) == 1:
+            (invoice_id, amount), = per_invoice.items()
+            created = self._call(f"recording a payment of {amount} on invoice {invoice_id}", self._api.create_payments,
+                                 XPayments(payments=[XPayment(invoice=XInvoice(invoice_id=invoice_id), account=account,
+                                                              date=request.date, amount=amount,
+                                                              reference=reference)]),
+                                 idempotency_key=_idempotency_key(idempotency_key))
+            payment_id = created.payments[0].payment_id
+        elif per_invoice:
+            batch = XBatchPayment(account=account, date=request.date, reference=reference,
+                                  payments=[XPayment(invoice=XInvoice(invoice_id=i), amount=a)
+                                            for i, a in per_invoice.items()])
+            created = self._call(f"recording a batch payment of {applied} on {len(per_invoice)} invoices",
+                                 self._api.create_batch_payment, XBatchPayments(batch_payments=[batch]),
+                                 idempotency_key=_idempotency_key(idempotency_key))
+            payment_id = created.batch_payments[0].batch_payment_id
+        unapplied = request.amount.amount - applied
+        if unapplied > 0:
+            over = XBankTransaction(type="RECEIVE-OVERPAYMENT", contact=XContact(contact_id=request.customer_id),
+                                    bank_account=account, date=request.date, reference=reference,
+                                    line_amount_types=XLineAmountTypes.NOTAX, currency_code=_currency(currency),
+                                    line_items=[XLineItem(description=f"Unapplied payment {request.reference}".strip(),
+                                                          line_amount=unapplied)])
+            created = self._call(f"recording {unapplied} unapplied as an overpayment",
+                                 self._api.create_bank_transactions, XBankTransactions(bank_transactions=[over]),
+                                 idempotency_key=_idempotency_key(idempotency_key, "overpayment"))
+            txn = created.bank_transactions[0]
+            payment_id = payment_id or txn.overpayment_id or txn.bank_transaction_id
+        assert payment_id is not None
+        if request.bank_line_id is not None:
+            self._note("BankLine", request.bank_line_id, f"duecourse: applied as payment {payment_id}",
+                       _idempotency_key(idempotency_key, "bank-line-note"))
+        return Payment(id=payment_id, customer_id=request.customer_id, date=request.date, amount=request.amount,
+                       allocations=[Allocation(invoice_id=i, amount=Money(amount=a, currency=currency))
+                                    for i, a in per_invoice.items()],
+                       unapplied=Money(amount=unapplied, currency=currency), reference=request.reference)
+
+    def list_payments(self, invoice_id: str | None = None) -> list[Payment]:
+        where = 'Status=="AUTHORISED" AND PaymentType=="ACCRECPAYMENT"'
+        if invoice_id is not None:
+            where += f' AND Invoice.InvoiceID==Guid("{_guid(invoice_id, "invoice")}")'
+        found = list(self._pages("listing payments", self._api.get_payments, lambda r: r.payments, where=where,
+                                 order="Date ASC"))
+        payments: list[Payment] = []
+        batches: dict[str, list[Any]] = {}
+        for payment in found:
+            if payment.batch_payment_id:
+                batches.setdefault(payment.batch_payment_id, []).append(payment)
+                continue
+            currency = self._payment_currency(payment)
+            amount = Money(amount=_cents(payment.amount), currency=currency)
+            payments.append(Payment(id=payment.payment_id, customer_id=payment.invoice.contact.contact_id,
+                                    date=_day(payment.date), amount=amount,
+                                    allocations=[Allocation(invoice_id=payment.invoice.invoice_id, amount=amount)],
+                                    unapplied=Money.zero(currency), reference=payment.reference or ""))
+        for batch_id, members in batches.items():
+            if invoice_id is not None:
+                # Filtered by invoice, the listing shows only this invoice's share: read the whole batch.
+                full = self._call(f"reading batch payment {batch_id}", self._api.get_batch_payment, batch_id)
+                batch = full.batch_payments[0]
+                parts = [(p.invoice.invoice_id, _cents(p.amount)) for p in batch.payments or []]
+                reference = batch.reference or ""
+            else:
+                parts = [(p.invoice.invoice_id, _cents(p.amount)) for p in members]
+                reference = members[0].reference or ""
+            currency = self._payment_currency(members[0])
+            total = sum((a for _, a in parts), Decimal("0"))
+            payments.append(Payment(id=batch_id, customer_id=members[0].invoice.contact.contact_id,
+                                    date=_day(members[0].date), amount=Money(amount=total, currency=currency),
+                                    allocations=[Allocation(invoice_id=i, amount=Money(amount=a, currency=currency))
+                                                 for i, a in parts],
+                                    unapplied=Money.zero(currency), reference=reference))
+        return sorted(payments, key=lambda p: p.date)
+
+    def _raw_bank_transaction(self, bank_line_id: str) -> Any:
+        found = self._call(f"reading bank transaction {bank_line_id}", self._api.get_bank_transaction,
+                           bank_line_id, unitdp=4).bank_transactions
+        if not found or _text(found[0].type) != "RECEIVE":
+            raise NotFound(f"Xero has no money received with id {bank_line_id}")
+        return found[0]
+
+    def get_bank_line(self, bank_line_id: str) -> BankLine:
+        return self._bank_line(self._raw_bank_transaction(bank_line_id))
+
+    def list_bank_lines(self, status: BankLineStatus | None = None) -> list[BankLine]:
+        where = 'Type=="RECEIVE"'
+        if status == BankLineStatus.UNMATCHED:
+            where += ' AND Status=="AUTHORISED" AND IsReconciled==false'
+        elif status == BankLineStatus.MATCHED:
+            where += ' AND Status=="AUTHORISED" AND IsReconciled==true'
+        elif status == BankLineStatus.IGNORED:
+            where += ' AND Status!="AUTHORISED"'
+        lines = self._pages("listing bank transactions", self._api.get_bank_transactions,
+                            lambda r: r.bank_transactions, where=where, order="Date ASC")
+        return [self._bank_line(txn) for txn in lines]
+
+    # --- LedgerPort: notes -------------------------------------------------------------------------
+
+    def add_note(self, entity: str, entity_id: str, text: str, idempotency_key: str) -> None:
+        self._note(entity, entity_id, text, _idempotency_key(idempotency_key))
+
+    def _note(self, entity: str, entity_id: str, text: str, key: str) -> None:
+        if entity not in NOTE_RESOURCES:
+            raise PermanentLedgerError(f"cannot add a note to {entity!r}: one of {', '.join(NOTE_RESOURCES)} expected")
+        if not text.strip():
+            raise PermanentLedgerError("a note needs some text")
+        records = XHistoryRecords(history_records=[XHistoryRecord(details=text)])
+        try:
+            self._call(f"adding a note to {entity} {entity_id}", getattr(self._api, NOTE_RESOURCES[entity]),
+                       entity_id, records, idempotency_key=key)
+        except NotFound:
+            if entity != "Payment":
+                raise
+            # A payment of several invoices is a BatchPayment: its history lives there.
+            self._call(f"adding a note to batch payment {entity_id}", self._api.create_batch_payment_history_record,
+                       entity_id, records, idempotency_key=key)
+
+    # --- LedgerPort: credit notes ------------------------------------------------------------------
+
+    def create_credit_note(self, draft: CreditNoteDraft, idempotency_key: str) -> CreditNote:
+        """An AUTHORISED ACCRECCREDIT note; allocated to `draft.invoice_id` (up to what it still owes)."""
+        _check_lines(draft.lines, "a credit note")
+        note = XCreditNote(type="ACCRECCREDIT", contact=XContact(contact_id=draft.customer_id), date=draft.issue_date,
+                           line_items=self._line_items(draft.lines), line_amount_types=self._amount_types,
+                           currency_code=_currency(draft.currency), status="AUTHORISED",
+                           reference=draft.reason[:255] or None)
+        created = self._call(f"creating a credit note for {draft.customer_id}", self._api.create_credit_notes,
+                             XCreditNotes(credit_notes=[note]), unitdp=4,
+                             idempotency_key=_idempotency_key(idempotency_key)).credit_notes[0]
+        if draft.invoice_id is None:
+            return self._credit_note(created)
+        # Read both again: a replayed create answers with the credit as it was before its allocation.
+        current = self._call(f"reading credit note {created.credit_note_id}", self._api.get_credit_note,
+                             created.credit_note_id, unitdp=4).credit_notes[0]
+        invoice = self._raw_invoice(draft.invoice_id)
+        amount = min(_cents(current.remaining_credit), _cents(invoice.amount_due))
+        if amount > 0 and _text(invoice.status) == "AUTHORISED" and _text(current.status) == "AUTHORISED":
+            when = max(draft.issue_date, _day(invoice.date) or draft.issue_date)
+            allocation = XAllocation(invoice=XInvoice(invoice_id=draft.invoice_id), amount=amount, date=when)
+            self._call(f"allocating credit note {current.credit_note_number} to invoice {invoice.invoice_number}",
+                       self._api.create_credit_note_allocation, current.credit_note_id,
+                       XAllocations(allocations=[allocation]),
+                       idempotency_key=_idempotency_key(idempotency_key, "allocation"))
+            current = self._call(f"reading credit note {created.credit_note_id}", self._api.get_credit_note,
+                                 created.credit_note_id, unitdp=4).credit_notes[0]
+        return self._credit_note(current, invoice_hint=draft.invoice_id)
+
+    def list_credit_notes(self, customer_id: str | None = None) -> list[CreditNote]:
+        where = 'Type=="ACCRECCREDIT"'
+        if customer_id is not None:
+            where += f' AND Contact.ContactID==Guid("{_guid(customer_id, "customer")}")'
+        notes = self._pages("listing credit notes", self._api.get_credit_notes, lambda r: r.credit_notes,
+                            where=where, order="Date ASC", unitdp=4)
+        return [self._credit_note(note) for note in notes]
+
+    # --- LedgerPort: polling -----------------------------------------------------------------------
+
+    def changes_since(self, cursor: str | None) -> ChangeBatch:
+        """Records whose UpdatedDateUTC is after the cursor (If-Modified-Since), one event per record version.
+
+        The cursor is the ISO UTC time of the newest UpdatedDateUTC seen. Each query asks from
+        `change_overlap_seconds` before it, because six listings are not one snapshot (an invoice paid while
+        the payments are being listed must not fall between two cursors); event ids are stable per record
+        version, so the overlap repeats ids consumers already dedupe, never new work."""
+        if cursor is None:
+            return ChangeBatch(events=[], cursor=self._clock().astimezone(UTC).isoformat())
+        try:
+            since = datetime.fromisoformat(cursor)
+        except ValueError:
+            raise PermanentLedgerError(f"{cursor!r} is not a Xero change cursor (an ISO timestamp)") from None
+        since = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
+        ask_from = (since - self._overlap).replace(microsecond=0)
+        newest = since
+        events: list[LedgerEvent] = []
+        ids: set[str] = set()
+
+        def emit(entity: str, ident: str, updated: datetime | None, operation: EventOperation) -> None:
+            nonlocal newest
+            stamp = _utc(updated) or since
+            newest = max(newest, stamp)
+            millis = (stamp - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+            event_id = f"xero:{self.tenant}:{entity}:{ident}:{millis}"
+            if event_id not in ids:  # the payments of one batch share their batch's event
+                ids.add(event_id)
+                events.append(LedgerEvent(ledger=LEDGER, tenant=self.tenant, event_id=event_id, entity=entity,
+                                          entity_id=ident, operation=operation, occurred_at=stamp))
+
+        listing: dict[str, Any] = {"if_modified_since": ask_from, "order": "UpdatedDateUTC ASC"}
+        for invoice in self._pages("listing changed invoices", self._api.get_invoices, lambda r: r.invoices,
+                                   where='Type=="ACCREC"', summary_only=True, **listing):
+            status = _text(invoice.status)
+            emit("Invoice", invoice.invoice_id, invoice.updated_date_utc,
+                 EventOperation.VOID if status in ("VOIDED", "DELETED") else EventOperation.UPDATE)
+        for contact in self._pages("listing changed contacts", self._api.get_contacts, lambda r: r.contacts,
+                                   include_archived=True, summary_only=True, **listing):
+            emit("Customer", contact.contact_id, contact.updated_date_utc, EventOperation.UPDATE)
+        for payment in self._pages("listing changed payments", self._api.get_payments, lambda r: r.payments,
+                                   where='PaymentType=="ACCRECPAYMENT"', **listing):
+            emit("Payment", payment.batch_payment_id or payment.payment_id, payment.updated_date_utc,
+                 EventOperation.DELETE if _text(payment.status) == "DELETED" else EventOperation.UPDATE)
+        for note in self._pages("listing changed credit notes", self._api.get_credit_notes, lambda r: r.credit_notes,
+                                where='Type=="ACCRECCREDIT"', **listing):
+            emit("CreditNote", note.credit_note_id, note.updated_date_utc,
+                 EventOperation.VOID if _text(note.status) in ("VOIDED", "DELETED") else EventOperation.UPDATE)
+        for quote in self._pages("listing changed quotes", self._api.get_quotes, lambda r: r.quotes, sized=False,
+                                 **listing):
+            emit("Estimate", quote.quote_id, quote.updated_date_utc,
+                 EventOperation.DELETE if _text(quote.status) == "DELETED" else EventOperation.UPDATE)
+        for txn in self._pages("listing changed bank transactions", self._api.get_bank_transactions,
+                               lambda r: r.bank_transactions, where='Type=="RECEIVE"', **listing):
+            # Xero says nothing of creation; money still to apply is announced as new, which starts (once,
+            # by workflow id) its cash application.
+            status = _text(txn.status)
+            if status != "AUTHORISED":
+                operation = EventOperation.VOID if status == "VOIDED" else EventOperation.DELETE
+            else:
+                operation = EventOperation.UPDATE if txn.is_reconciled else EventOperation.CREATE
+            emit("BankLine", txn.bank_transaction_id, txn.updated_date_utc, operation)
+        events.sort(key=lambda e: e.occurred_at)
+        return ChangeBatch(events=events, cursor=newest.isoformat())
+
+    # --- LedgerPort: aging -------------------------------------------------------------------------
+
+    def aging_report(self, as_of: date) -> list[AgingRow] | None:
+        """Xero's Aged Receivables By Contact, bucketed per customer and currency as of `as_of` (payments after
+        it ignored). The report is per contact, so with more than `aging_contact_limit` customers owing money
+        this answers None and callers compute the aging from open invoices (cheaper on the 60/min budget)."""
+        day = _where_date(as_of)
+        where = (f'Type=="ACCREC" AND Date<={day} AND (Status=="AUTHORISED" OR '
+                 f'(Status=="PAID" AND FullyPaidOnDate>{day}))')
+        invoices = list(self._pages("listing invoices open on the aging date", self._api.get_invoices,
+                                    lambda r: r.invoices, where=where, summary_only=True, order="Date ASC"))
+        contacts: dict[str, str] = {}
+        currencies: dict[str, str] = {}
+        for invoice in invoices:
+            contacts.setdefault(invoice.contact.contact_id, invoice.contact.name or "")
+            currencies[invoice.invoice_id] = _text(invoice.currency_code)
+        if len(contacts) > self._aging_contact_limit:
+            log.info("Xero aging: %d customers owe money, over the %d-report limit; callers compute it",
+                     len(contacts), self._aging_contact_limit)
+            return None
+        rows: dict[tuple[str, str], AgingRow] = {}
+        for contact_id, name in contacts.items():
+            report = self._call(f"reading the aged receivables of {name}",
+                                self._api.get_report_aged_receivables_by_contact, contact_id=contact_id, date=as_of)
+            for invoice_id, due_date, amount in self._aged_lines(report):
+                currency = currencies.get(invoice_id or "") or self._org()[0]
+                row = rows.setdefault((contact_id, currency), AgingRow(customer_id=contact_id, customer_name=name,
+                                                                       currency=currency))
+                _buckets(row, (as_of - due_date).days if due_date else 0, amount)
+        return sorted(rows.values(), key=lambda r: (r.customer_name, r.currency))
+
+    @staticmethod
+    def _aged_lines(report: Any) -> Iterator[tuple[str | None, date | None, Decimal]]:
+        """(invoice id, due date, amount due) of each invoice row; columns found by their header names."""
+        for sheet in report.reports or []:
+            columns: dict[str, int] = {}
+            for row in sheet.rows or []:
+                kind = _text(row.row_type)
+                if kind == "Header":
+                    columns = {_text(cell.value): i for i, cell in enumerate(row.cells or [])}
+                if kind != "Section":
+                    continue
+                for line in row.rows or []:
+                    if _text(line.row_type) != "Row" or "Due" not in columns:
+                        continue
+                    cells = line.cells or []
+                    try:
+                        amount = Decimal(_text(cells[columns["Due"]].value).replace(",", "") or "0")
+                    except (IndexError, InvalidOperation):
+                        raise PermanentLedgerError("Xero's aged receivables report has an unreadable row") from None
+                    due_text = _text(cells[columns["Due Date"]].value) if "Due Date" in columns else ""
+                    due = date.fromisoformat(due_text[:10]) if due_text else None
+                    invoice_id = next((a.value for cell in cells for a in cell.attributes or []
+                                       if _text(a.id).lower() == "invoiceid"), None)
+                    if amount != 0:
+                        yield invoice_id, due, amount
+
+
+__all__ = ["LEDGER", "LedgerError", "XeroLedger", "authorization_url", "connect", "exchange_code", "list_connections",
+           "pkce_pair", "tokens_from_response"]

@@ -842,6 +842,10 @@ class MatchingEngine:
             )
             if proposal is None:
                 continue
+            held = [t.number for t, _ in proposal.allocations if t.reserved]
+            if held and proposal.fits:
+                # the amount fits what a suggestion under review leaves of the balance, not the balance
+                proposal.blockers.append(f"part of {', '.join(held)} is suggested for a payment under review")
             slope = _NAME_SLOPE_DISTINCT if proposal.exact and distinctive else _NAME_SLOPE
             proposal.confidence -= slope * (1.0 - score)
             proposal.reasons.insert(0, self._payer_phrase(payer, customer_id, score))

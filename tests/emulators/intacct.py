@@ -234,6 +234,7 @@ class IntacctEmulator:
         self.app = self._build_app()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._clients: list[httpx.Client] = []
         self.port = 0
 
     # --- serving -------------------------------------------------------------------------------------
@@ -262,6 +263,8 @@ class IntacctEmulator:
         return self
 
     def stop(self) -> None:
+        for client in self._clients:
+            client.close()
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(timeout=5)
@@ -274,10 +277,12 @@ class IntacctEmulator:
 
     def ledger(self, token_store: TokenStore | None = None, **overrides: Any) -> IntacctLedger:
         """An adapter connected to this emulator with client credentials (or the tokens in `token_store`)."""
+        client = httpx.Client()
+        self._clients.append(client)
         settings: dict[str, Any] = {
             "base_url": self.base_url,
             "idempotency_header": self.idempotency_header,
-            "http": httpx.Client(),
+            "http": client,
             "username": f"duecourse@{self.company_id}",
         }
         settings.update(overrides)

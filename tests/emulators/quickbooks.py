@@ -10,7 +10,7 @@ One FastAPI app, served by uvicorn on 127.0.0.1 (port 0) in a background thread,
   Deposit, Attachable, Term, Item, Account, CompanyInfo. Create / full and sparse update / `operation=void`
   / `operation=delete` all by POST, SyncToken checked (5010), server-side figures (TotalAmt, Balance,
   UnappliedAmt, RemainingCredit, customer Balance, LinkedTxn on both sides), `/invoice/{id}/send` (an outbox
-  tests read), the query language with STARTPOSITION / MAXRESULTS paging (GET `?query=` and POST
+  tests read), `/invoice/{id}/pdf`, the query language with STARTPOSITION / MAXRESULTS paging (GET `?query=` and POST
   application/text), `/cdc` with deleted stubs, `/reports/AgedReceivables`, and `requestid` replay: the
   first answer to a requestid is answered again, and the write is not repeated. python-quickbooks runs
   against it unmodified (its base URL pointed here).
@@ -524,7 +524,9 @@ class QuickBooksEmulator:
         self.writes: Counter[str] = Counter()  # requestid ("" when none) -> writes it caused
         self.requestid_arrivals: Counter[str] = Counter()  # requestid -> requests that carried it
         self.calls: list[tuple[str, str]] = []  # (method, path?query) of every API call
+        self.bodies: list[tuple[str, bytes]] = []  # (path?query, body) of every API POST
         self.queries: list[str] = []
+        self.max_in_flight = 0  # the most API calls one realm had open at once
         self.token_grants: list[str] = []  # grant_type of every token request
         self.outbox: list[SentEmail] = []
         self.webhook_retry_delays: tuple[float, ...] = (0.0, 0.01, 0.02, 0.03)  # Intuit: 0 s, 10 s, 20 s, 30 s, …
@@ -541,7 +543,9 @@ class QuickBooksEmulator:
     # --- lifecycle ------------------------------------------------------------------------------------
 
     def start(self) -> QuickBooksEmulator:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on sockets that say so, and without it every
+        # answer on a kept-alive connection waits ~40 ms for a delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
@@ -696,6 +700,13 @@ class QuickBooksEmulator:
             realm = self._realm(realm_id)
             self._bump(realm, entity, realm.entities[entity][entity_id], "Update")
 
+    def remove(self, entity: str, entity_id: str, realm_id: str | None = None) -> None:
+        """Someone deletes the object in QuickBooks (CDC then reports a deleted stub)."""
+        with self._lock:
+            realm = self._realm(realm_id)
+            current = realm.entities[entity][entity_id]
+            self._delete(realm, entity, {"Id": entity_id, "SyncToken": current.get("SyncToken", "0")})
+
     def changes(self, realm_id: str | None = None) -> list[Change]:
         with self._lock:
             return list(self._realm(realm_id).changes)
@@ -812,6 +823,8 @@ class QuickBooksEmulator:
             query = f"?{request.url.query}" if request.url.query else ""
             with self._lock:
                 self.calls.append((method, f"/v3/company/{realm_id}/{path}{query}"))
+                if method == "POST":
+                    self.bodies.append((f"/v3/company/{realm_id}/{path}{query}", body))
                 refused = self._authenticate(request.headers.get("authorization"), realm_id)
                 if refused is not None:
                     return refused
@@ -820,6 +833,7 @@ class QuickBooksEmulator:
                 if refused is not None:
                     return refused
                 realm.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, realm.in_flight)
             try:
                 if self.faults.slow_seconds:
                     await asyncio.sleep(self.faults.slow_seconds)
@@ -937,9 +951,15 @@ class QuickBooksEmulator:
     def _respond(self, realm: _Realm, method: str, path: str, params: dict[str, str], body: bytes) -> Response:
         parts = [p for p in path.split("/") if p]
         try:
+            if method == "GET" and parts[:1] == ["reports"]:
+                return Response(_dumps(self._report(realm, parts, params)), media_type="application/json")
+            if method == "GET" and len(parts) == 3 and parts[2] == "pdf":
+                entity = self._entity_name(parts[0])
+                self._existing(realm, entity, parts[1])
+                return Response(b"%PDF-1.4\n% " + f"{entity} {parts[1]}".encode() + b"\n%%EOF\n",
+                                media_type="application/pdf")
             if method == "GET":
-                return self._ok(self._read(realm, parts, params)) if parts[:1] != ["reports"] else \
-                    Response(_dumps(self._report(realm, parts, params)), media_type="application/json")
+                return self._ok(self._read(realm, parts, params))
             if parts == ["query"]:
                 return self._ok(self._query(realm, body.decode("utf-8")))
             return self._write(realm, parts, params, body)
@@ -1356,7 +1376,8 @@ class QuickBooksEmulator:
             if amount is None:
                 raise _required("Line.Amount")
             entry = {k: v for k, v in line.items() if k not in ("LineNum",)}
-            payments = [str(link.get("TxnId")) for link in line.get("LinkedTxn") or [] if link.get("TxnType") == "Payment"]
+            payments = [str(link.get("TxnId")) for link in line.get("LinkedTxn") or []
+                        if link.get("TxnType") == "Payment"]
             if payments:
                 for payment_id in payments:
                     payment = realm.entities["Payment"].get(payment_id)
@@ -1455,9 +1476,9 @@ class QuickBooksEmulator:
             merged = {**current, **changes}
         else:
             # A full update clears what it leaves out; the server-computed fields stay the server's.
-            kept = {k: current[k] for k in ("Id", "SyncToken", "MetaData", "domain", "Balance", "HomeBalance",
-                                             "BalanceWithJobs", "RemainingCredit", "UnappliedAmt", "LinkedTxn",
-                                             "TotalAmt") if k in current}
+            computed = ("Id", "SyncToken", "MetaData", "domain", "Balance", "HomeBalance", "BalanceWithJobs",
+                        "RemainingCredit", "UnappliedAmt", "LinkedTxn", "TotalAmt")
+            kept: dict[str, Any] = {k: current[k] for k in computed if k in current}
             merged = {**kept, **changes}
         if entity == "Customer":
             self._check_name(realm, str(merged.get("DisplayName", "")), own_id)
@@ -1581,8 +1602,12 @@ class QuickBooksEmulator:
         if query.count:
             return {"QueryResponse": {"totalCount": len(rows)}, "time": now}
         rows.sort(key=lambda obj: _sort_key(obj.get("Id")))
-        for prop, descending in reversed(query.order):
-            rows.sort(key=lambda obj, p=prop: _sort_key(_property(obj, p, sensitive)), reverse=descending)
+        for prop, descending in reversed(query.order):  # stable sorts, last key first
+
+            def by(obj: dict[str, Any], prop: str = prop) -> tuple[int, Any]:
+                return _sort_key(_property(obj, prop, sensitive))
+
+            rows.sort(key=by, reverse=descending)
         limit = min(query.max_results if query.max_results is not None else 100, self.limits.max_results)
         page = rows[query.start - 1: query.start - 1 + limit]
         if not page:
@@ -1602,7 +1627,7 @@ class QuickBooksEmulator:
         except ValueError:
             raise _invalid(f"changedSince {raw_since}") from None
         if since.tzinfo is None:
-            since = since.replace(tzinfo=COMPANY_ZONE)
+            since = since.replace(tzinfo=COMPANY_ZONE)  # [?] a time without offset read in the company's zone
         if since < self.clock() - self.limits.cdc_lookback:
             # [?] the exact fault; CDC answers at most 30 days back.
             raise _business("changedSince must be within the last 30 days")

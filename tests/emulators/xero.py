@@ -68,7 +68,8 @@ DEFAULT_TENANT = "c2cc9b6e-9458-4c7d-93cc-f02b81b0594f"
 DEFAULT_CLIENT_ID = "duecourse-test-client"
 DEFAULT_CLIENT_SECRET = "duecourse-test-secret"
 DEFAULT_WEBHOOK_KEY = "duecourse-test-webhook-key"
-DEFAULT_SCOPE = "openid profile email offline_access accounting.transactions accounting.contacts accounting.settings.read accounting.reports.read"
+DEFAULT_SCOPE = ("openid profile email offline_access accounting.transactions accounting.contacts "
+                 "accounting.settings.read accounting.reports.read")
 TAX_RATES = {"NONE": Decimal("0"), "OUTPUT2": Decimal("0.15"), "INPUT2": Decimal("0.15"), "EXEMPTOUTPUT": Decimal("0")}
 
 
@@ -222,9 +223,9 @@ class Where:
     def _operand(self) -> Any:
         kind, value = self._take()
         if kind == "op" and value == "(":
-            node = self._or()
+            inner = self._or()
             self._take(")")
-            return ("group", node)
+            return ("group", inner)
         if kind == "string":
             return ("lit", json.loads(value))
         if kind == "number":
@@ -240,7 +241,12 @@ class Where:
             args = self._args()
             try:
                 numbers = [int(a) for a in args]
-                return ("lit", datetime(*numbers, tzinfo=UTC) if len(numbers) > 3 else date(*numbers))
+                if len(numbers) not in (3, 6):
+                    raise ValueError("DateTime takes (y, m, d) or (y, m, d, h, m, s)")
+                day = date(numbers[0], numbers[1], numbers[2])
+                if len(numbers) == 3:
+                    return ("lit", day)
+                return ("lit", datetime(day.year, day.month, day.day, numbers[3], numbers[4], numbers[5], tzinfo=UTC))
             except (TypeError, ValueError) as error:
                 raise QueryError(f"DateTime{tuple(args)} is not a date: {error}") from None
         if upper == "GUID" and self._is("("):
@@ -581,7 +587,7 @@ class XeroEmulator:
         self.max_page_size = max_page_size
         self.default_page_size = default_page_size
         self.email_daily_cap = email_daily_cap
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self._last_stamp = EPOCH
         self.faults = Faults()
         self.orgs: dict[str, Org] = {}
@@ -600,7 +606,7 @@ class XeroEmulator:
         self.token_requests: list[dict[str, str]] = []
         self.webhook_deliveries: list[dict[str, Any]] = []
         self.last_intent_seconds: float | None = None
-        self._idempotency: dict[tuple[str, str], tuple[float, int, str, str, str]] = {}
+        self._idempotency: dict[tuple[str, str], tuple[float, int, str | None, str, str]] = {}
         self._minute: dict[str, deque[float]] = {}
         self._day: dict[str, deque[float]] = {}
         self._app_minute: deque[float] = deque()
@@ -645,7 +651,7 @@ class XeroEmulator:
     def now(self) -> datetime:
         """The emulator's clock, strictly increasing by at least a millisecond per call (UpdatedDateUTC)."""
         with self._lock:
-            stamp = self._clock().astimezone(UTC)
+            stamp = self.clock().astimezone(UTC)
             stamp = stamp.replace(microsecond=stamp.microsecond // 1000 * 1000)
             if stamp <= self._last_stamp:
                 stamp = self._last_stamp + timedelta(milliseconds=1)
@@ -653,7 +659,7 @@ class XeroEmulator:
             return stamp
 
     def today(self) -> date:
-        return self._clock().astimezone(UTC).date()
+        return self.clock().astimezone(UTC).date()
 
     # --- identity ------------------------------------------------------------------------------------
 
@@ -732,17 +738,17 @@ class XeroEmulator:
         if grant_type == "refresh_token":
             token = form.get("refresh_token", "")
             grant_id = self._refresh_index.get(token, "")
-            grant = self.grants.get(grant_id)
-            if grant is None or grant.revoked or not grant.refreshable or grant.client_id != client_id:
+            held = self.grants.get(grant_id)
+            if held is None or held.revoked or not held.refreshable or held.client_id != client_id:
                 return 400, {"error": "invalid_grant"}
-            if token != grant.refresh_token:
-                retired_at = grant.retired.get(token, 0.0)
+            if token != held.refresh_token:
+                retired_at = held.retired.get(token, 0.0)
                 if time.time() - retired_at > self.refresh_grace_seconds:
                     return 400, {"error": "invalid_grant"}
             # Rotation: a new refresh token every time; the one used stays valid for the grace period.
-            grant.retired[grant.refresh_token] = time.time()
-            grant.refresh_token = secrets.token_hex(32)
-            self._refresh_index[grant.refresh_token] = grant_id
+            held.retired[held.refresh_token] = time.time()
+            held.refresh_token = secrets.token_hex(32)
+            self._refresh_index[held.refresh_token] = grant_id
             return 200, self._token_response(grant_id)
         if grant_type == "client_credentials":
             grant = Grant(client_id=client_id or "", tenants=[self.tenant_id], scope=form.get("scope") or DEFAULT_SCOPE,
@@ -948,13 +954,13 @@ class XeroEmulator:
                                                 "Idempotency-Key must be 128 characters or fewer"))
             cached = self._idempotency.get((org.tenant_id, key))
             if cached is not None and cached[0] > time.monotonic():
-                _, status, text, where, body_digest = cached
+                _, status, replayed, where, body_digest = cached
                 if where != f"{method} {path}".lower() or body_digest != digest:
                     # Unconfirmed in Xero's docs: we replay (the lenient choice) and count it for tests.
                     self.idempotency_mismatches += 1
                     log.warning("Idempotency-Key %s reused for a different request; replaying the first", key)
                 self.replays[key] += 1
-                return status, text
+                return status, replayed
         call = Call(method=method, parts=[p for p in path.split("/") if p],
                     query={k.lower(): v for k, v in request.query_params.items()},
                     headers={k.lower(): v for k, v in request.headers.items()}, body=None)
@@ -989,7 +995,7 @@ class XeroEmulator:
         if head == "organisation" and method == "GET":
             return 200, self._envelope("Organisations", [self._organisation_view(org)])
         if head == "accounts" and method == "GET":
-            return 200, self._envelope("Accounts", self._filtered(call, [dict(a) for a in org.accounts]))
+            return 200, self._envelope("Accounts", self._filtered(call, [dict(a) for a in org.accounts])[0])
         if head == "reports" and len(parts) == 2 and parts[1].lower() == "agedreceivablesbycontact":
             return 200, self._aged_receivables(org, call)
         if head not in ENTITY_COLLECTIONS:
@@ -1020,15 +1026,16 @@ class XeroEmulator:
         return found
 
     def _filtered(self, call: Call, views: list[dict[str, Any]], *, paged: bool = True,
-                  fixed_page_size: int | None = None) -> list[dict[str, Any]]:
-        """If-Modified-Since, where and order, then a page when asked; `self._last_pagination` is set."""
-        self._last_pagination: dict[str, int] | None = None
+                  fixed_page_size: int | None = None) -> tuple[list[dict[str, Any]], dict[str, int] | None]:
+        """If-Modified-Since, where and order, then a page when asked: (the records, the pagination block)."""
+        pagination: dict[str, int] | None = None
         since = call.headers.get("if-modified-since")
         if since:
             try:
                 moment = parse_http_time(since)
             except (ValueError, TypeError):
-                raise HttpError(400, _exception(10, "ValidationException", f"If-Modified-Since {since!r} is not a date"))
+                raise HttpError(400, _exception(10, "ValidationException",
+                                                f"If-Modified-Since {since!r} is not a date")) from None
             views = [v for v in views if v.get("UpdatedDateUTC") is None or v["UpdatedDateUTC"] > moment]
         where = call.q("where")
         if where:
@@ -1049,18 +1056,19 @@ class XeroEmulator:
                 page = max(1, int(page_text))
                 size = fixed_page_size or int(call.q("pageSize") or self.default_page_size)
             except ValueError:
-                raise HttpError(400, _exception(10, "ValidationException", "page and pageSize must be numbers")) from None
+                raise HttpError(400, _exception(10, "ValidationException",
+                                                "page and pageSize must be numbers")) from None
             size = max(1, min(size, self.max_page_size))
             count = len(views)
-            self._last_pagination = {"page": page, "pageSize": size, "pageCount": (count + size - 1) // size,
-                                     "itemCount": count}
+            pagination = {"page": page, "pageSize": size, "pageCount": (count + size - 1) // size,
+                          "itemCount": count}
             views = views[(page - 1) * size: page * size]
-        return views
+        return views, pagination
 
     def _listing(self, call: Call, plural: str, views: list[dict[str, Any]], *, lines: bool = True,
                  paginated: bool = True) -> dict[str, Any]:
-        selected = self._filtered(call, views)
-        pagination = self._last_pagination if paginated else None
+        selected, pagination = self._filtered(call, views)
+        pagination = pagination if paginated else None
         if not lines or call.q("page") is None or call.flag("summaryOnly"):
             # Without `page` (and with summaryOnly) Xero leaves the line items out.
             selected = [{k: v for k, v in item.items() if k != "LineItems"} for item in selected]
@@ -1114,7 +1122,7 @@ class XeroEmulator:
                 unit = _dec(raw["UnitAmount"], "UnitAmount")
             unit = unit.quantize(UNIT4 if unitdp4 else CENT, rounding=ROUND_HALF_UP)
             discount = _dec(raw["DiscountRate"], "DiscountRate") if raw.get("DiscountRate") is not None else None
-            amount = money(quantity * unit * ((100 - (discount or 0)) / 100))
+            amount = money(quantity * unit * (Decimal(100) - (discount or 0)) / Decimal(100))
             code = raw.get("AccountCode")
             if require_account and not code and not raw.get("ItemCode"):
                 raise Invalid(f"Account code must be specified for line item {position} of this {kind}")
@@ -1133,7 +1141,7 @@ class XeroEmulator:
                 tax = Decimal("0.00")
             sub_total += amount - (tax if amount_types == "Inclusive" else 0)
             total_tax += tax
-            line = {"LineItemID": str(raw.get("LineItemID") or uuid.uuid4()).lower(),
+            line: dict[str, Any] = {"LineItemID": str(raw.get("LineItemID") or uuid.uuid4()).lower(),
                     "Description": raw.get("Description"), "Quantity": quantity, "UnitAmount": unit,
                     "ItemCode": raw.get("ItemCode"), "AccountCode": code, "TaxType": tax_type, "TaxAmount": tax,
                     "LineAmount": amount, "DiscountRate": discount, "Tracking": []}
@@ -1355,8 +1363,9 @@ class XeroEmulator:
     def _invoice_view(self, org: Org, invoice: dict[str, Any]) -> dict[str, Any]:
         ident = invoice["InvoiceID"]
         paid, credited = self._paid(org, ident), self._credited(org, ident)
-        payments = [{"PaymentID": p["PaymentID"], "Date": p["Date"], "Amount": p["Amount"], "Reference": p.get("Reference"),
-                     "CurrencyRate": p["CurrencyRate"], "HasAccount": False, "HasValidationErrors": False}
+        payments = [{"PaymentID": p["PaymentID"], "Date": p["Date"], "Amount": p["Amount"],
+                     "Reference": p.get("Reference"), "CurrencyRate": p["CurrencyRate"], "HasAccount": False,
+                     "HasValidationErrors": False}
                     for p in org.payments.values() if p["InvoiceID"] == ident and p["Status"] == "AUTHORISED"]
         credit_notes = [{"CreditNoteID": c["CreditNoteID"], "CreditNoteNumber": c["CreditNoteNumber"],
                          "Total": c["Total"], "AppliedAmount": a["Amount"], "Date": a["Date"],
@@ -1638,7 +1647,8 @@ class XeroEmulator:
                     raise Invalid("Payments cannot be edited; only Status DELETED may be set")
                 return self._payment_view(org, self._delete_payment(org, payment))
 
-            wrapped = call.body if isinstance(call.body, dict) and "Payments" in call.body else {"Payments": [call.body]}
+            body = call.body
+            wrapped = body if isinstance(body, dict) and "Payments" in body else {"Payments": [body]}
             return self._write_many(org, Call(call.method, parts, call.query, call.headers, wrapped), "Payments",
                                     delete)
         return self._write_many(org, call, "Payments",
@@ -1671,7 +1681,7 @@ class XeroEmulator:
                 batch = self._find(org, "batch_payments", parts[1])
                 return 200, self._envelope("BatchPayments", [self._batch_view(org, batch)])
             views = [self._batch_view(org, b) for b in org.batch_payments.values()]
-            return 200, self._envelope("BatchPayments", self._filtered(call, views, paged=False))
+            return 200, self._envelope("BatchPayments", self._filtered(call, views, paged=False)[0])
         if call.method != "PUT" or len(parts) != 1:
             raise HttpError(405, _exception(10, "ValidationException", "BatchPayments are created with PUT"))
 
@@ -1766,7 +1776,7 @@ class XeroEmulator:
                 if bound:
                     limit = date.fromisoformat(bound[:10])
                     views = [v for v in views if v.get(key) and (v[key] >= limit if later else v[key] <= limit)]
-            selected = self._filtered(call, views, fixed_page_size=100)
+            selected, _ = self._filtered(call, views, fixed_page_size=100)
             return 200, self._envelope("Quotes", selected)
 
         def one(element: dict[str, Any]) -> dict[str, Any]:
