@@ -98,7 +98,6 @@ from adapters.ledger import (
     InvoiceDraft,
     InvoiceLine,
     InvoiceStatus,
-    LedgerError,
     LedgerEvent,
     Money,
     NotFound,
@@ -530,7 +529,8 @@ class XeroLedger:
                 try:
                     return method(self.tenant, *args, _request_timeout=self._timeouts, **kwargs)
                 except HTTPStatusException as error:
-                    if error.status != 401 or attempt == 2:
+                    # Not `error.status`: on a 400 xero-python reads it from the JSON body, which may not be JSON.
+                    if getattr(error.http_resp, "status", None) != 401 or attempt == 2:
                         raise self._translate(error, what) from error
                 except urllib3.exceptions.HTTPError as error:
                     raise RetryableLedgerError(f"Xero {what}: {type(error).__name__}: {error}") from error
@@ -1090,5 +1090,5 @@ class XeroLedger:
                         yield invoice_id, due, amount
 
 
-__all__ = ["LEDGER", "LedgerError", "XeroLedger", "authorization_url", "connect", "exchange_code", "list_connections",
+__all__ = ["LEDGER", "XeroLedger", "authorization_url", "connect", "exchange_code", "list_connections",
            "pkce_pair", "tokens_from_response"]

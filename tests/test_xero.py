@@ -466,6 +466,16 @@ def test_validation_errors_carry_xeros_message(ledger: XeroLedger) -> None:
         ledger.list_payments(invoice_id='x") OR Status!=("')
 
 
+def test_an_error_body_that_is_not_json_still_maps(ledger: XeroLedger, emulator: XeroEmulator) -> None:
+    emulator.faults.server_errors, emulator.faults.server_error_status = 1, 400
+    emulator.faults.server_error_body = "<html>Bad Request</html>"
+    with pytest.raises(PermanentLedgerError, match="Bad Request"):
+        ledger.list_open_invoices()
+    emulator.faults.server_errors, emulator.faults.server_error_status = 1, 502
+    with pytest.raises(RetryableLedgerError, match="502"):
+        ledger.list_open_invoices()
+
+
 # --- idempotency ---------------------------------------------------------------------------------------------
 
 

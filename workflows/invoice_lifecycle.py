@@ -25,7 +25,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.errors import LEDGER_NOT_FOUND
+    from activities.errors import LEDGER_NOT_FOUND, LEDGER_RECONSENT
     from activities.ledger import FetchInvoiceInput, InvoiceSnapshot, LedgerActivities
     from activities.messaging import (
         AuditInput,
@@ -397,21 +397,31 @@ class InvoiceLifecycle:
     async def _refresh(self) -> bool:
         """Re-read invoice and customer from the ledger. False when the invoice no longer exists."""
         request = self._request()
-        self._refresh_needed = False
-        try:
-            snapshot: InvoiceSnapshot = await workflow.execute_activity_method(
-                LedgerActivities.fetch_invoice,
-                FetchInvoiceInput(ledger=request.ledger, tenant=request.tenant, invoice_id=request.invoice_id),
-                start_to_close_timeout=LEDGER_READ_TIMEOUT, retry_policy=LEDGER_READ_RETRY,
-            )
-        except ActivityError as error:
-            cause = error.cause
-            if isinstance(cause, ApplicationError) and cause.type == LEDGER_NOT_FOUND:
-                self.state.pending = None
-                self.state.closed_reason = "deleted in the ledger"
-                self._set_stage(Stage.CLOSED, "nothing (the invoice was deleted in the ledger)")
-                return False
-            raise
+        while True:
+            self._refresh_needed = False
+            try:
+                snapshot: InvoiceSnapshot = await workflow.execute_activity_method(
+                    LedgerActivities.fetch_invoice,
+                    FetchInvoiceInput(ledger=request.ledger, tenant=request.tenant, invoice_id=request.invoice_id),
+                    start_to_close_timeout=LEDGER_READ_TIMEOUT, retry_policy=LEDGER_READ_RETRY,
+                )
+                break
+            except ActivityError as error:
+                cause = error.cause
+                kind = cause.type if isinstance(cause, ApplicationError) else None
+                if kind == LEDGER_NOT_FOUND:
+                    self.state.pending = None
+                    self.state.closed_reason = "deleted in the ledger"
+                    self._set_stage(Stage.CLOSED, "nothing (the invoice was deleted in the ledger)")
+                    return False
+                if kind != LEDGER_RECONSENT or self.state.invoice is None:
+                    raise
+                # The ledger connection needs a human to connect it again: nothing is lost, the invoice
+                # waits and looks again every hour (or at once on the next signal).
+                stage = self.state.stage
+                await self._hold(Stage.PAUSED, f"re-consent of the {request.ledger} connection", workflow.now()
+                                 + timedelta(hours=1))
+                self.state.stage = stage
         self.state.invoice = snapshot.invoice
         self.state.customer = snapshot.customer
         self._publish()

@@ -10,10 +10,11 @@ One FastAPI app, served by uvicorn on 127.0.0.1 (port 0) in a background thread,
   Deposit, Attachable, Term, Item, Account, CompanyInfo. Create / full and sparse update / `operation=void`
   / `operation=delete` all by POST, SyncToken checked (5010), server-side figures (TotalAmt, Balance,
   UnappliedAmt, RemainingCredit, customer Balance, LinkedTxn on both sides), `/invoice/{id}/send` (an outbox
-  tests read), `/invoice/{id}/pdf`, the query language with STARTPOSITION / MAXRESULTS paging (GET `?query=` and POST
-  application/text), `/cdc` with deleted stubs, `/reports/AgedReceivables`, and `requestid` replay: the
-  first answer to a requestid is answered again, and the write is not repeated. python-quickbooks runs
-  against it unmodified (its base URL pointed here).
+  tests read), `/invoice/{id}/pdf`, the query language with STARTPOSITION / MAXRESULTS paging (GET `?query=`
+  and POST application/text), `/cdc` with deleted stubs, `/reports/AgedReceivables`, and `requestid` replay:
+  the first answer to a requestid is answered again, and the write is not repeated. python-quickbooks runs
+  against it unmodified (its base URL pointed here). Not emulated: `/batch`, `/upload` (file attachments),
+  AgedReceivableDetail.
 * Limits and faults: 500 calls a minute and 10 at once per realm, then 429 with the real Fault 3001 body
   (JSON, or XML as community threads report); `faults` switches for a 429 storm, 500s, 503 HTML pages, lost
   responses (written, then a 500), stale SyncTokens, slow answers, and expired or revoked tokens.

@@ -482,6 +482,7 @@ class Faults:
     retry_after: int = 1  # Retry-After seconds on every 429 the emulator sends
     server_errors: int = 0  # the next N API calls answer `server_error_status` without doing anything
     server_error_status: int = 500
+    server_error_body: str | None = None  # raw text instead of the JSON error body (proxies, gateways)
     lose_responses: int = 0  # the next N writes are applied, then answered 504 (the response is lost)
     slow_seconds: float = 0.0  # every API call waits this long before it is handled
     stale_tokens: bool = False  # at the next API call, every access token issued so far becomes expired
@@ -926,9 +927,9 @@ class XeroEmulator:
                 if self.faults.server_errors > 0:
                     self.faults.server_errors -= 1
                     status = self.faults.server_error_status
-                    raise HttpError(status, _exception(0, "UnknownErrorException",
-                                                       "An error occurred in Xero. Check the API Status page "
-                                                       "http://status.developer.xero.com for current service status."))
+                    raise HttpError(status, self.faults.server_error_body or _exception(
+                        0, "UnknownErrorException", "An error occurred in Xero. Check the API Status page "
+                        "http://status.developer.xero.com for current service status."))
                 status, payload = self._with_idempotency(request, method, path, raw, self.orgs[tenant])
         except HttpError as error:
             status, payload, extra = error.status, error.body, error.headers
