@@ -662,10 +662,6 @@ class XeroLedger:
             status=CREDIT_STATUSES.get(_text(note.status), _text(note.status).lower()),
             invoice_id=allocations[0].invoice.invoice_id if allocations else invoice_hint)
 
-    def _payment_currency(self, payment: Any) -> str:
-        invoice = payment.invoice
-        return _text(getattr(invoice, "currency_code", None)) or self._org()[0]
-
     def _line_items(self, lines: list[InvoiceLine]) -> list[Any]:
         return [XLineItem(description=line.description, quantity=line.quantity, unit_amount=line.unit_price,
                           account_code=self._sales_account) for line in lines]
@@ -854,20 +850,26 @@ class XeroLedger:
             where += f' AND Invoice.InvoiceID==Guid("{_guid(invoice_id, "invoice")}")'
         found = list(self._pages("listing payments", self._api.get_payments, lambda r: r.payments, where=where,
                                  order="Date ASC"))
+        return self._payments(found, whole_batches=invoice_id is not None)
+
+    def _payments(self, found: list[Any], *, whole_batches: bool) -> list[Payment]:
+        """Xero payments as ours: one per Payment, one per BatchPayment (its payments are its allocations)."""
+        facts = self._invoice_facts([p.invoice.invoice_id for p in found
+                                     if p.invoice.contact is None or p.invoice.currency_code is None])
         payments: list[Payment] = []
         batches: dict[str, list[Any]] = {}
         for payment in found:
             if payment.batch_payment_id:
                 batches.setdefault(payment.batch_payment_id, []).append(payment)
                 continue
-            currency = self._payment_currency(payment)
+            customer_id, currency = self._payer(payment, facts)
             amount = Money(amount=_cents(payment.amount), currency=currency)
-            payments.append(Payment(id=payment.payment_id, customer_id=payment.invoice.contact.contact_id,
-                                    date=_day(payment.date), amount=amount,
+            payments.append(Payment(id=payment.payment_id, customer_id=customer_id, date=_day(payment.date),
+                                    amount=amount,
                                     allocations=[Allocation(invoice_id=payment.invoice.invoice_id, amount=amount)],
                                     unapplied=Money.zero(currency), reference=payment.reference or ""))
         for batch_id, members in batches.items():
-            if invoice_id is not None:
+            if whole_batches:
                 # Filtered by invoice, the listing shows only this invoice's share: read the whole batch.
                 full = self._call(f"reading batch payment {batch_id}", self._api.get_batch_payment, batch_id)
                 batch = full.batch_payments[0]
@@ -876,14 +878,35 @@ class XeroLedger:
             else:
                 parts = [(p.invoice.invoice_id, _cents(p.amount)) for p in members]
                 reference = members[0].reference or ""
-            currency = self._payment_currency(members[0])
+            customer_id, currency = self._payer(members[0], facts)
             total = sum((a for _, a in parts), Decimal("0"))
-            payments.append(Payment(id=batch_id, customer_id=members[0].invoice.contact.contact_id,
-                                    date=_day(members[0].date), amount=Money(amount=total, currency=currency),
+            payments.append(Payment(id=batch_id, customer_id=customer_id, date=_day(members[0].date),
+                                    amount=Money(amount=total, currency=currency),
                                     allocations=[Allocation(invoice_id=i, amount=Money(amount=a, currency=currency))
                                                  for i, a in parts],
                                     unapplied=Money.zero(currency), reference=reference))
         return sorted(payments, key=lambda p: p.date)
+
+    def _payer(self, payment: Any, facts: dict[str, tuple[str, str]]) -> tuple[str, str]:
+        """(customer id, currency) of a payment: from its invoice summary, else from the invoice itself."""
+        invoice = payment.invoice
+        known = facts.get(invoice.invoice_id)
+        customer_id = invoice.contact.contact_id if invoice.contact is not None else (known or ("", ""))[0]
+        currency = _text(invoice.currency_code) or (known or ("", ""))[1] or self._org()[0]
+        if not customer_id:
+            raise NotFound(f"Xero payment {payment.payment_id} names invoice {invoice.invoice_id}, which it cannot find")
+        return customer_id, currency
+
+    def _invoice_facts(self, invoice_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """Contact and currency of invoices a payment listing did not describe (the documented Payment sample
+        carries only InvoiceID / InvoiceNumber / Type): one IDs= listing per 40 invoices."""
+        unique = sorted(set(invoice_ids))
+        facts: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(unique), 40):
+            for invoice in self._pages("reading the invoices of payments", self._api.get_invoices,
+                                       lambda r: r.invoices, i_ds=unique[start:start + 40], summary_only=True):
+                facts[invoice.invoice_id] = (invoice.contact.contact_id, _text(invoice.currency_code))
+        return facts
 
     def _raw_bank_transaction(self, bank_line_id: str) -> Any:
         found = self._call(f"reading bank transaction {bank_line_id}", self._api.get_bank_transaction,

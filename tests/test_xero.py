@@ -137,6 +137,54 @@ def test_recorded_invoice_maps_exactly(ledger: XeroLedger) -> None:
     assert mapped.email == "ap@acme.example"
 
 
+# The documented Contact and Payment samples (B3): terms of a kind with no day count, an invoice summary with
+# neither contact nor currency.
+RECORDED_CONTACT = b"""{"Contacts":[{"ContactID":"9b9ba9e5-e907-4b4e-8210-54d82b0aa479","ContactNumber":"C-1001",
+"AccountNumber":"ACME","ContactStatus":"ACTIVE","Name":"Acme Ltd","FirstName":"Ann","LastName":"Lee",
+"EmailAddress":"ap@acme.example","ContactPersons":[{"FirstName":"Bo","EmailAddress":"bo@acme.example",
+"IncludeInEmails":true},{"FirstName":"Cy","EmailAddress":"cy@acme.example","IncludeInEmails":false}],
+"Addresses":[{"AddressType":"POBOX","AddressLine1":"PO Box 1","City":"Wellington","PostalCode":"6011",
+"Country":"New Zealand"},{"AddressType":"STREET"}],"Phones":[{"PhoneType":"DEFAULT","PhoneNumber":"555-0100"}],
+"IsSupplier":false,"IsCustomer":true,"DefaultCurrency":"NZD",
+"Balances":{"AccountsReceivable":{"Outstanding":450.00,"Overdue":150.00}},
+"PaymentTerms":{"Sales":{"Day":20,"Type":"OFFOLLOWINGMONTH"}},
+"UpdatedDateUTC":"/Date(1717236000123+0000)/","HasAttachments":false,"HasValidationErrors":false}]}"""
+
+
+def recorded_payment(invoice_id: str) -> bytes:
+    return ("""{"Payments":[{"PaymentID":"61ed71fc-01bf-4eb8-8419-8a18789ff45f",
+"Invoice":{"InvoiceID":"%s","InvoiceNumber":"INV-0001","Type":"ACCREC"},
+"Account":{"AccountID":"5690f1e8-0000-4000-8000-000000000000","Code":"090"},
+"Date":"/Date(1718409600000+0000)/","Amount":150.00,"BankAmount":150.00,"CurrencyRate":1.000000,
+"Reference":"CHK-1001","IsReconciled":false,"Status":"AUTHORISED","PaymentType":"ACCRECPAYMENT",
+"UpdatedDateUTC":"/Date(1718409600456+0000)/","HasAccount":true}]}""" % invoice_id).encode()
+
+
+def read_recorded(kind: str, text: bytes) -> Any:
+    return deserialize(kind, json.loads(text, parse_float=Decimal), ModelFinder(accounting_models))
+
+
+def test_recorded_contact_maps_exactly(ledger: XeroLedger) -> None:
+    (contact,) = read_recorded("Contacts", RECORDED_CONTACT).contacts
+    mapped = ledger._customer(contact)
+    assert (mapped.id, mapped.name, mapped.email, mapped.currency) == (
+        "9b9ba9e5-e907-4b4e-8210-54d82b0aa479", "Acme Ltd", "ap@acme.example", "NZD")
+    assert mapped.alternate_emails == ["bo@acme.example"]  # only the people Xero includes in emails
+    assert mapped.terms_days == 30  # "20th of the following month" has no fixed day count
+
+
+def test_recorded_payment_maps_exactly(ledger: XeroLedger) -> None:
+    inv = invoice(ledger, customer(ledger), "300.00")
+    contact = ledger.get_invoice(inv).customer_id
+    found = read_recorded("Payments", recorded_payment(inv)).payments
+    (payment,) = ledger._payments(found, whole_batches=False)
+    assert (payment.id, payment.customer_id, payment.date) == (
+        "61ed71fc-01bf-4eb8-8419-8a18789ff45f", contact, date(2024, 6, 15))
+    assert payment.amount == usd("150.00") and str(payment.amount.amount) == "150.00"
+    assert payment.allocations == [Allocation(invoice_id=inv, amount=usd("150.00"))]
+    assert payment.reference == "CHK-1001" and payment.unapplied == usd("0.00")
+
+
 def test_ms_dates_both_ways() -> None:
     # Xero answers /Date(ms+0000)/ (00:00 UTC of the day); xero-python sends /Date(ms)/: the same day both ways.
     sent = serialize(XInvoices(invoices=[XInvoice(date=date(2024, 6, 1))]))

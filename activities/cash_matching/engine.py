@@ -459,13 +459,10 @@ class MatchingEngine:
         # the payer is someone else when the name is clearly another customer's ("Falcon Footwear" paying
         # with the number of an "Opal Footwear" invoice), however much the two names share
         identified = payer.identified if fit < config.name_strong else None
-        identified_score = 1.0 if payer.alias_customer else (payer.candidates[0].score if payer.candidates else 0.0)
-        conflict = (
-            identified is not None
-            and identified not in customers
-            and identified_score >= config.name_strong
-            and identified_score >= fit + config.name_margin
-        )
+        conflict = False
+        if identified is not None and identified not in customers:
+            identified_score = 1.0 if payer.alias_customer else payer.candidates[0].score
+            conflict = identified_score >= config.name_strong and identified_score >= fit + config.name_margin
         if conflict and identified is not None:
             other = self._names.display_name(identified)
             blockers.append(

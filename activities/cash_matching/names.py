@@ -241,6 +241,7 @@ class CustomerNameIndex:
         self._by_token = {token: tuple(ids) for token, ids in by_token.items()}
         self._by_start = {start: tuple(ids) for start, ids in by_start.items()}
         self._common = common
+        self._cores = {customer_id: name.core for customer_id, name in self._names.items()}
         self._cache: dict[str, tuple[NameCandidate, ...]] = {}
         self._payers: dict[str, NormalisedName] = {}
 
@@ -275,7 +276,8 @@ class CustomerNameIndex:
         payer = self.payer(payer_name)
         if not payer.core:
             return []
-        choices = {cid: self._names[cid].core for cid in customer_ids if cid in self._names}
+        cores = self._cores
+        choices = {cid: cores[cid] for cid in customer_ids if cid in cores}
         if not choices:
             return []
         shortlisted = process.extract(

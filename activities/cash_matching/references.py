@@ -51,6 +51,11 @@ _TOKENS = re.compile(
 _RMR = re.compile(r"RMR\*IV\*([^*~\n]+)\*[A-Z]{0,2}\*(-?\d+(?:\.\d{1,2})?)", re.IGNORECASE)
 _DIGIT_RUNS = re.compile(r"\d+")
 _ANY_DIGIT = re.compile(r"\d")
+_ONE_INVOICE = re.compile(
+    r"\s*(?P<marker>(?:invoice|inv|rechnung|facture|factura|bill)\.?\s*(?:no\.?|nr\.?|number)?\s*#?\s*|\#\s*)?"
+    r"(?P<number>(?:INV|IN|SI)[-#/.:]?\d{1,12}|\d{1,12})\s*",
+    re.IGNORECASE,
+)
 _DOTTED_PO = re.compile(r"\bp\.\s?o\.?(?=\s|#|:|\d)", re.IGNORECASE)
 _KEY_PARTS = re.compile(r"[A-Z]+|\d+")
 
@@ -166,6 +171,14 @@ def read_reference(text: str) -> ReferenceReading:
     partial = bool(_PARTIAL.search(text))
     if not _ANY_DIGIT.search(text):
         return ReferenceReading((), reason, partial)
+    simple = _ONE_INVOICE.fullmatch(text)
+    if simple:
+        # the commonest memo by far: one invoice number, perhaps with a marker ("INV-1042", "Inv #1042")
+        number = simple.group("number")
+        marked = bool(simple.group("marker")) or number[0].isalpha()
+        if marked or len(number) >= _MIN_UNMARKED_DIGITS:
+            mention = InvoiceMention(number, invoice_number_keys(number), marked, None, _parts(number))
+            return ReferenceReading((mention,), reason, partial)
     mentions: list[InvoiceMention] = []
     scan = text
     if "*" in text:
