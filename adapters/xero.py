@@ -894,7 +894,7 @@ class XeroLedger:
         customer_id = invoice.contact.contact_id if invoice.contact is not None else (known or ("", ""))[0]
         currency = _text(invoice.currency_code) or (known or ("", ""))[1] or self._org()[0]
         if not customer_id:
-            raise NotFound(f"Xero payment {payment.payment_id} names invoice {invoice.invoice_id}, which it cannot find")
+            raise NotFound(f"Xero payment {payment.payment_id} names invoice {invoice.invoice_id}, which is not there")
         return customer_id, currency
 
     def _invoice_facts(self, invoice_ids: list[str]) -> dict[str, tuple[str, str]]:

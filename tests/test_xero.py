@@ -153,11 +153,11 @@ RECORDED_CONTACT = b"""{"Contacts":[{"ContactID":"9b9ba9e5-e907-4b4e-8210-54d82b
 
 def recorded_payment(invoice_id: str) -> bytes:
     return ("""{"Payments":[{"PaymentID":"61ed71fc-01bf-4eb8-8419-8a18789ff45f",
-"Invoice":{"InvoiceID":"%s","InvoiceNumber":"INV-0001","Type":"ACCREC"},
+"Invoice":{"InvoiceID":"INVOICE_ID","InvoiceNumber":"INV-0001","Type":"ACCREC"},
 "Account":{"AccountID":"5690f1e8-0000-4000-8000-000000000000","Code":"090"},
 "Date":"/Date(1718409600000+0000)/","Amount":150.00,"BankAmount":150.00,"CurrencyRate":1.000000,
 "Reference":"CHK-1001","IsReconciled":false,"Status":"AUTHORISED","PaymentType":"ACCRECPAYMENT",
-"UpdatedDateUTC":"/Date(1718409600456+0000)/","HasAccount":true}]}""" % invoice_id).encode()
+"UpdatedDateUTC":"/Date(1718409600456+0000)/","HasAccount":true}]}""").replace("INVOICE_ID", invoice_id).encode()
 
 
 def read_recorded(kind: str, text: bytes) -> Any:

@@ -162,6 +162,38 @@ def cmd_approver_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_connect(args: argparse.Namespace) -> int:
+    import time
+
+    from workers.connect import ConnectError, begin, token_store
+    from workers.settings import Settings
+
+    store = _store()
+    try:
+        authorization = begin(store, args.ledger, _web_url(), company=args.company)
+    except ConnectError as error:
+        raise CliError(str(error)) from error
+    payload = {"ledger": args.ledger, "authorize_url": authorization.url, "redirect_uri": authorization.redirect_uri,
+               "state": authorization.state}
+    if args.no_wait:
+        emit(args, payload, f"Open this link and sign in to {args.ledger}:\n  {authorization.url}")
+        return 0
+    if not args.json:
+        print(f"Open this link and sign in to {args.ledger}:\n  {authorization.url}\n"
+              f"(the ledger redirects to {authorization.redirect_uri}; waiting up to {args.wait} s)", flush=True)
+    tokens = token_store(store, Settings.load().home)
+    before = {(c.ledger, c.tenant) for c in tokens.connections()}
+    deadline = time.monotonic() + args.wait
+    while time.monotonic() < deadline:
+        new = [c for c in tokens.connections() if c.ledger == args.ledger and (c.ledger, c.tenant) not in before]
+        if new:
+            emit(args, {**payload, "tenant": new[0].tenant, "connected": True},
+                 f"connected {args.ledger} company {new[0].tenant}")
+            return 0
+        time.sleep(1)
+    raise CliError(f"no {args.ledger} connection arrived within {args.wait} s; run `duecourse connect` again")
+
+
 def cmd_pause(args: argparse.Namespace) -> int:
     store = _store()
     store.set_paused(True, by=os.environ.get("USER"))
@@ -230,7 +262,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     app = create_app(WebConfig(
         connect=lambda: connect(settings.temporal_address, settings.namespace), store=Store(settings.database_url),
         defaults=defaults, sandbox_webhook_secret=secret, public_url=_web_url(), namespace=settings.namespace,
-        open_reads=False,
+        open_reads=False, home=settings.home,
     ))
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
@@ -338,6 +370,14 @@ def build_parser() -> argparse.ArgumentParser:
     receive.add_argument("--currency", default="USD")
     json_flag(receive)
     receive.set_defaults(run=cmd_sandbox_receive)
+
+    connect = commands.add_parser("connect", help="connect a QuickBooks Online, Xero or Sage Intacct company")
+    connect.add_argument("ledger", choices=["quickbooks", "xero", "intacct"])
+    connect.add_argument("--company", help="Sage Intacct company id")
+    connect.add_argument("--wait", type=int, default=300, help="seconds to wait for the sign-in to finish")
+    connect.add_argument("--no-wait", action="store_true", help="print the link and return at once")
+    json_flag(connect)
+    connect.set_defaults(run=cmd_connect)
 
     for name, handler, text in (("pause", cmd_pause, "kill switch: hold every outbound action"),
                                 ("resume", cmd_resume, "release the kill switch")):

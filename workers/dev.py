@@ -216,6 +216,7 @@ async def run_dev(options: DevOptions) -> int:
         app = create_app(WebConfig(
             connect=lambda: connect(address), store=store, defaults=defaults,
             sandbox_webhook_secret=company.webhook_secret, public_url=web_url, ui_url=ui_url, open_reads=True,
+            home=home,
         ))
         server = uvicorn.Server(uvicorn.Config(app, host=options.host, port=options.web_port, log_level="warning",
                                                lifespan="on"))

@@ -79,16 +79,18 @@ def drafter_from_env() -> Drafter:
     return llm_drafter_from_env()
 
 
-def ledgers_from_settings(settings: Settings) -> dict[str, LedgerPort]:
+def ledgers_from_settings(settings: Settings, store: Store | None = None) -> Mapping[str, LedgerPort]:
+    """The sandbox ledger (when there is one) and every connected ledger company in the store."""
     from adapters.sandbox import SandboxLedger
+    from workers.connect import ConnectedLedgers
 
     stack = read_stack(settings.home)
-    ledgers: dict[str, LedgerPort] = {}
+    fixed: dict[str, LedgerPort] = {}
     sandbox_db = os.environ.get("DUECOURSE_SANDBOX_DB") or (stack.sandbox_db if stack else None)
     if sandbox_db:
         tenant = stack.tenant if stack else "demo"
-        ledgers[ledger_key("sandbox", tenant)] = SandboxLedger(sandbox_db, tenant=tenant)
-    return ledgers
+        fixed[ledger_key("sandbox", tenant)] = SandboxLedger(sandbox_db, tenant=tenant)
+    return ConnectedLedgers(fixed, store, settings.home)
 
 
 def mailer_from_settings(settings: Settings) -> Mailer:
@@ -104,9 +106,10 @@ def mailer_from_settings(settings: Settings) -> Mailer:
 
 async def run_worker(settings: Settings, client: Client, stop: asyncio.Event,
                      defaults: LifecycleDefaults | None = None) -> None:
+    store = Store(settings.database_url)
     worker = build_worker(
-        client, task_queue=settings.task_queue, ledgers=ledgers_from_settings(settings),
-        store=Store(settings.database_url), mailer=mailer_from_settings(settings), drafter=drafter_from_env(),
+        client, task_queue=settings.task_queue, ledgers=ledgers_from_settings(settings, store),
+        store=store, mailer=mailer_from_settings(settings), drafter=drafter_from_env(),
         sender=os.environ.get("DUECOURSE_MAIL_FROM", "ar@duecourse.local"),
         defaults=defaults or defaults_from_settings(settings),
     )

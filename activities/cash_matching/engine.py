@@ -15,8 +15,10 @@ Safety rules: a payment is never auto-applied when it is in another currency tha
 another customer's invoice, is short without saying it is partial (a deduction), or pays several
 invoices none of which it names. Those go to review with the best suggestion.
 
-Balances are consumed as payments are decided, in date order then payment id, so no invoice balance is
-allocated twice within a batch; review suggestions reserve the balance they propose as well.
+Payments are decided in date order, then payment id. An auto decision consumes the invoice balances it
+applies, so no balance is applied twice in a batch. A review suggestion only reserves what it proposes: later
+guesses by name and amount leave it alone, but a later payment whose reference names the invoice may take it,
+and the suggestion is then trimmed (`match_all`), so that even suggestions never add up to more than a balance.
 """
 
 from __future__ import annotations
@@ -61,6 +63,10 @@ _NAME_COMBINATION = 0.8
 _NAME_AMBIGUOUS = 0.7
 _NAME_SHORT = 0.65
 _NAME_OVERPAID = 0.55
+_REF_FOREIGN_CURRENCY = 0.8
+_REF_POINTS_ELSEWHERE = 0.7  # the amount is another open invoice of the customer than the one named
+_PAYERS_OWN_INSTEAD = 0.75  # another customer's invoice named, the amount is one of the payer's own
+_NAME_WITHOUT_FIT = 0.2
 # How much an unrecognised payer name costs a reference match that agrees on the amount.
 _UNKNOWN_PAYER_PENALTY = 0.03
 _WEAK_REFERENCE_PENALTY = 0.02
@@ -370,7 +376,7 @@ class MatchingEngine:
                 owner = self._names.display_name(tracked.customer_id)
                 proposal.reasons.append(f"number {mention.text} in the reference is {tracked.number} of '{owner}'")
                 proposal.blockers.append(f"the reference may name another customer's invoice ({tracked.number})")
-        return self._decide(payment, proposal, payer)
+        return self._decide(payment, proposal)
 
     def open_balance(self, invoice_id: str) -> Decimal:
         """What is left of an invoice's balance after the allocations made so far (for tests and reports)."""
@@ -506,7 +512,7 @@ class MatchingEngine:
                 tracked, cents = own
                 return _Proposal(
                     [(tracked, cents)],
-                    0.75,
+                    _PAYERS_OWN_INSTEAD,
                     tracked.customer_id,
                     [*reasons, f"amount matches the payer's own {tracked.number} instead"],
                     blockers,
@@ -515,7 +521,7 @@ class MatchingEngine:
             in_due_order = sorted(open_named, key=lambda o: o.due)
             return _Proposal(
                 _fill(in_due_order, amount),
-                0.8 + name_adjust,
+                _REF_FOREIGN_CURRENCY + name_adjust,
                 customer_id,
                 [
                     *reasons,
@@ -612,7 +618,7 @@ class MatchingEngine:
         if own is not None:
             return _Proposal(
                 [(own, min(own.free, amount))],
-                0.7,
+                _REF_POINTS_ELSEWHERE,
                 customer_id,
                 [f"amount equals the balance of {own.number}, not of the invoices named"],
                 ["the amount points at an invoice the reference does not name"],
@@ -794,7 +800,7 @@ class MatchingEngine:
             best_id = max(scores, key=lambda c: scores[c])
             return _Proposal(
                 [],
-                0.2,
+                _NAME_WITHOUT_FIT,
                 best_id,
                 [
                     self._payer_phrase(payer, best_id, scores[best_id]),
@@ -1004,13 +1010,14 @@ class MatchingEngine:
 
     # ------------------------------------------------------------------ decision
 
-    def _decide(self, payment: IncomingPayment, proposal: _Proposal, payer: _Payer) -> MatchResult:
+    def _decide(self, payment: IncomingPayment, proposal: _Proposal) -> MatchResult:
+        """Auto, review or unmatched for the best proposal; applies (auto) or reserves (review) its allocations."""
         config = self.config
         confidence = max(0.0, min(_MAX_CONFIDENCE, proposal.confidence))
         currency = payment.currency.upper()
-        if any(t.currency != currency for t, _ in proposal.allocations):
-            if not any("currency" in b for b in proposal.blockers):
-                proposal.blockers.append("invoice in another currency")
+        if not proposal.blockers and any(t.currency != currency for t, _ in proposal.allocations):
+            # a backstop: every path above already blocks an invoice in another currency
+            proposal.blockers.append("invoice in another currency")
         decision: Decision
         if not proposal.allocations or confidence < config.review_floor:
             decision = "unmatched"
@@ -1039,8 +1046,10 @@ class MatchingEngine:
         parts = list(proposal.reasons)
         if decision == "review":
             parts.append("review: " + "; ".join(proposal.blockers or ["confidence below the auto threshold"]))
-        elif decision == "auto" and left > 0:
+        elif decision == "auto" and left > 0 and not any("unapplied" in reason for reason in parts):
             parts.append(f"{_money(left)} unapplied credit")
+        elif decision == "unmatched" and proposal.allocations:
+            parts.append("unmatched: too little evidence to suggest an invoice")
         return MatchResult(
             payment_id=payment.payment_id,
             decision=decision,

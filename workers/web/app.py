@@ -7,11 +7,13 @@ It keeps no queue of its own: pending approvals are read from Temporal visibilit
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
@@ -48,6 +50,8 @@ class WebConfig:
     namespace: str = "default"
     # The embedded dev stack (bound to 127.0.0.1) lets reads through without a token; production does not.
     open_reads: bool = False
+    # Where the encryption key of ledger connections lives when DUECOURSE_SECRET_KEY is unset.
+    home: Path | None = None
     qbo_verifier_token: str | None = field(default_factory=lambda: os.environ.get("DUECOURSE_QBO_VERIFIER_TOKEN"))
     xero_webhook_key: str | None = field(default_factory=lambda: os.environ.get("DUECOURSE_XERO_WEBHOOK_KEY"))
     # A PEM public key (RS256) or a shared secret (HS256) that Intacct's delivery JWTs are signed with.
@@ -249,6 +253,32 @@ def create_app(config: WebConfig) -> FastAPI:
             require_approver(authorization)
         messages = config.store.list_outbox(invoice_id=invoice_id)
         return JSONResponse([m.model_dump(mode="json") for m in messages if m.status == "sent"])
+
+    # --- connecting a ledger (OAuth callback) -------------------------------------------------------
+
+    @app.get("/oauth/{ledger}/callback", response_class=HTMLResponse)
+    async def oauth_callback(ledger: str, request: Request) -> Response:
+        from workers.connect import ConnectError, complete
+        from workers.sync import ensure_sync_schedule
+
+        if config.home is None:
+            return HTMLResponse("<p>This web app has no data dir configured for ledger connections.</p>", 500)
+        try:
+            tenants = await asyncio.to_thread(complete, config.store, config.home, ledger,
+                                              dict(request.query_params))
+        except ConnectError as error:
+            log.warning("%s connection refused: %s", ledger, error)
+            return HTMLResponse(f"<p>Not connected: {html.escape(str(error))}</p>", status_code=400)
+        except Exception as error:  # the ledger's token endpoint failed: say so, keep nothing
+            log.exception("%s token exchange failed", ledger)
+            return HTMLResponse(f"<p>Not connected: {html.escape(ledger)} refused the sign-in "
+                                f"({html.escape(str(error))}).</p>", status_code=502)
+        for tenant in tenants:
+            await ensure_sync_schedule(client(), ledger, tenant, config.defaults.task_queue,
+                                       every=timedelta(minutes=5))
+        names = ", ".join(html.escape(t) for t in tenants)
+        return HTMLResponse(f"<p>Connected {html.escape(ledger)}: <strong>{names}</strong>. "
+                            "You can close this window.</p>")
 
     # --- the approval form -------------------------------------------------------------------------
 
