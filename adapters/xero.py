@@ -219,13 +219,14 @@ def _identity_post(url: str, form: dict[str, str], *, timeout: float, tenant: st
 def exchange_code(code: str, redirect_uri: str, client_id: str, client_secret: str | None = None, *,
                   code_verifier: str | None = None, identity_base: str = IDENTITY_BASE,
                   timeout: float = 30) -> dict[str, Any]:
-    """Step 2: the code from the redirect for tokens (Basic auth with the secret, or PKCE's verifier)."""
+    """Step 2: the code from the redirect for tokens. A web app authenticates with its secret (Basic auth); a
+    PKCE app without one sends its client id; the verifier goes along whenever the flow began with a challenge."""
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-    basic = None
     if code_verifier:
-        form.update(client_id=client_id, code_verifier=code_verifier)
-    else:
-        basic = (client_id, client_secret or "")
+        form["code_verifier"] = code_verifier
+    basic = (client_id, client_secret) if client_secret else None
+    if basic is None:
+        form["client_id"] = client_id
     return _identity_post(f"{identity_base.rstrip('/')}/connect/token", form, timeout=timeout,
                           tenant="(new connection)", basic=basic)
 

@@ -406,8 +406,9 @@ def test_a_custom_connection_asks_for_a_new_token_instead_of_refreshing(emulator
     ledger.close()
 
 
-@pytest.mark.parametrize("pkce", [False, True])
-def test_authorization_code_flow_connects_the_organisation(emulator: XeroEmulator, pkce: bool) -> None:
+@pytest.mark.parametrize(("pkce", "secret"), [(False, True), (True, False), (True, True)])
+def test_authorization_code_flow_connects_the_organisation(emulator: XeroEmulator, pkce: bool,
+                                                           secret: bool) -> None:
     verifier, challenge = pkce_pair() if pkce else (None, None)
     redirect = "http://127.0.0.1:9/callback"
     url = authorization_url(emulator.client_id, redirect, "state-123", login_base=emulator.base_url,
@@ -417,7 +418,7 @@ def test_authorization_code_flow_connects_the_organisation(emulator: XeroEmulato
     returned = parse_qs(urlparse(consent.headers["location"]).query)
     assert returned["state"] == ["state-123"]
     store = MemoryTokenStore()
-    tenants = connect(returned["code"][0], redirect, emulator.client_id, None if pkce else emulator.client_secret,
+    tenants = connect(returned["code"][0], redirect, emulator.client_id, emulator.client_secret if secret else None,
                       store, code_verifier=verifier, identity_base=emulator.identity_base,
                       connections_base=emulator.base_url)
     assert tenants == [emulator.tenant_id]
@@ -431,6 +432,17 @@ def test_authorization_code_flow_connects_the_organisation(emulator: XeroEmulato
         connect(returned["code"][0], redirect, emulator.client_id, emulator.client_secret, store,
                 identity_base=emulator.identity_base, connections_base=emulator.base_url)
     ledger.close()
+
+
+def test_a_wrong_client_secret_is_a_configuration_error(emulator: XeroEmulator) -> None:
+    redirect = "http://127.0.0.1:9/callback"
+    verifier, challenge = pkce_pair()
+    consent = httpx.get(authorization_url(emulator.client_id, redirect, "s", login_base=emulator.base_url,
+                                          code_challenge=challenge), follow_redirects=False)
+    code = parse_qs(urlparse(consent.headers["location"]).query)["code"][0]
+    with pytest.raises(PermanentLedgerError, match="invalid_client"):
+        connect(code, redirect, emulator.client_id, "not the secret", MemoryTokenStore(), code_verifier=verifier,
+                identity_base=emulator.identity_base, connections_base=emulator.base_url)
 
 
 # --- errors: mapped once, no hidden retries ----------------------------------------------------------------

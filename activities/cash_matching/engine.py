@@ -82,6 +82,8 @@ _NAME_SLOPE_DISTINCT = 0.3
 # More open invoices than this with the payment's amount: find the customer by name instead.
 _MAX_AMOUNT_HITS = 60
 _MAX_CONFIDENCE = 0.995
+# Up to this many customers owed the amount, each is scored; more go through rapidfuzz's batch comparison.
+_SCORE_EACH_UP_TO = 4
 
 
 def _money(cents: int) -> str:
@@ -165,7 +167,16 @@ class _Payer:
     def rank(self, customer_ids: frozenset[str]) -> tuple[NameCandidate, ...]:
         """The customers among `customer_ids` (those owed the amount) whose names are close, best first."""
         if self._owed is None or self._owed[0] != customer_ids:
-            ranked = self._names.rank(self.name, customer_ids, floor=self._floor, limit=3) if self.name.strip() else []
+            if not self.name.strip():
+                ranked: list[NameCandidate] = []
+            elif len(customer_ids) <= _SCORE_EACH_UP_TO:
+                scored = ((cid, self.fit(cid)) for cid in customer_ids)
+                ranked = sorted(
+                    (NameCandidate(cid, score) for cid, score in scored if score >= self._floor),
+                    key=lambda c: (-c.score, c.customer_id),
+                )
+            else:
+                ranked = self._names.rank(self.name, customer_ids, floor=self._floor, limit=3)
             self._owed = (customer_ids, tuple(ranked))
         return self._owed[1]
 
@@ -311,10 +322,10 @@ class MatchingEngine:
         """Results in the order of `payments`; balances are consumed in date order, then payment id."""
         listed = list(payments)
         order = sorted(range(len(listed)), key=lambda i: (listed[i].date, listed[i].payment_id))
-        decided: list[MatchResult] = []
+        decided: list[tuple[MatchResult, list[tuple[_Open, int]]]] = []
         with paused_gc():
             for done, index in enumerate(order, start=1):
-                decided.append(self.match(listed[index]))
+                decided.append(self._match(listed[index]))
                 if progress is not None and (done % 250 == 0 or done == len(listed)):
                     progress(done)
         results: list[MatchResult | None] = [None] * len(listed)
@@ -322,28 +333,24 @@ class MatchingEngine:
             results[index] = result
         return [r for r in results if r is not None]
 
-    def _settle(self, decided: list[MatchResult]) -> list[MatchResult]:
+    def _settle(self, decided: list[tuple[MatchResult, list[tuple[_Open, int]]]]) -> list[MatchResult]:
         """A reference may auto-apply an invoice an earlier review only suggested: trim such suggestions so
         that no invoice balance is allocated twice over the whole batch, suggestions included."""
-        taken: dict[str, int] = defaultdict(int)
-        for result in decided:
-            if result.decision == "auto":
-                for allocation in result.allocations:
-                    taken[allocation.invoice_id] += _cents(allocation.amount)
+        # what the auto decisions left of each balance is what they did not apply
         settled = []
-        for result in decided:
+        suggested: dict[int, int] = defaultdict(int)
+        for result, cents_applied in decided:
             if result.decision != "review":
                 settled.append(result)
                 continue
             kept: list[Allocation] = []
             trimmed: list[str] = []
-            for allocation in result.allocations:
-                tracked = self._by_id[allocation.invoice_id]
-                cents = min(_cents(allocation.amount), tracked.original - taken[allocation.invoice_id])
+            for tracked, wanted in cents_applied:
+                cents = min(wanted, tracked.remaining - suggested[id(tracked)])
                 if cents > 0:
-                    taken[allocation.invoice_id] += cents
-                    kept.append(Allocation(allocation.invoice_id, Decimal(cents).scaleb(-2)))
-                if cents < _cents(allocation.amount):
+                    suggested[id(tracked)] += cents
+                    kept.append(Allocation(tracked.invoice.invoice_id, Decimal(cents).scaleb(-2)))
+                if cents < wanted:
                     trimmed.append(tracked.number)
             if trimmed:
                 note = f"; {', '.join(trimmed)} since applied to another payment, suggestion reduced"
@@ -353,16 +360,17 @@ class MatchingEngine:
 
     def match(self, payment: IncomingPayment) -> MatchResult:
         """Decide one payment and consume the invoice balances it is allocated to."""
+        return self._match(payment)[0]
+
+    def _match(self, payment: IncomingPayment) -> tuple[MatchResult, list[tuple[_Open, int]]]:
+        """The decision, and the cents it allocates to each invoice."""
         amount = _cents(payment.amount)
         currency = payment.currency.upper()
         if amount <= 0:
-            return MatchResult(
-                payment.payment_id,
-                "unmatched",
-                0.0,
-                [],
-                f"amount {_money(amount)} is not a receipt (refunds and reversals are not applied to invoices)",
+            explanation = (
+                f"amount {_money(amount)} is not a receipt (refunds and reversals are not applied to invoices)"
             )
+            return MatchResult(payment.payment_id, "unmatched", 0.0, [], explanation), []
         payer = self._payer(payment.payer_name)
         reading = read_reference(payment.reference)
         hits, ignored = self._resolve(reading.mentions, amount, payer) if reading.mentions else ([], [])
@@ -376,7 +384,7 @@ class MatchingEngine:
                 owner = self._names.display_name(tracked.customer_id)
                 proposal.reasons.append(f"number {mention.text} in the reference is {tracked.number} of '{owner}'")
                 proposal.blockers.append(f"the reference may name another customer's invoice ({tracked.number})")
-        return self._decide(payment, proposal)
+        return self._decide(payment, amount, proposal)
 
     def open_balance(self, invoice_id: str) -> Decimal:
         """What is left of an invoice's balance after the allocations made so far (for tests and reports)."""
@@ -1010,7 +1018,9 @@ class MatchingEngine:
 
     # ------------------------------------------------------------------ decision
 
-    def _decide(self, payment: IncomingPayment, proposal: _Proposal) -> MatchResult:
+    def _decide(
+        self, payment: IncomingPayment, amount: int, proposal: _Proposal
+    ) -> tuple[MatchResult, list[tuple[_Open, int]]]:
         """Auto, review or unmatched for the best proposal; applies (auto) or reserves (review) its allocations."""
         config = self.config
         confidence = max(0.0, min(_MAX_CONFIDENCE, proposal.confidence))
@@ -1030,7 +1040,8 @@ class MatchingEngine:
             decision = "auto"
             allocations = proposal.allocations
         applied: list[Allocation] = []
-        left = _cents(payment.amount)
+        cents_applied: list[tuple[_Open, int]] = []
+        left = amount
         for tracked, cents in allocations:
             cents = min(cents, tracked.remaining, left)
             if cents <= 0:
@@ -1042,6 +1053,7 @@ class MatchingEngine:
             else:
                 tracked.reserved += cents
             left -= cents
+            cents_applied.append((tracked, cents))
             applied.append(Allocation(tracked.invoice.invoice_id, Decimal(cents).scaleb(-2)))
         parts = list(proposal.reasons)
         if decision == "review":
@@ -1050,7 +1062,7 @@ class MatchingEngine:
             parts.append(f"{_money(left)} unapplied credit")
         elif decision == "unmatched" and proposal.allocations:
             parts.append("unmatched: too little evidence to suggest an invoice")
-        return MatchResult(
+        result = MatchResult(
             payment_id=payment.payment_id,
             decision=decision,
             confidence=round(confidence, 4),
@@ -1059,6 +1071,7 @@ class MatchingEngine:
             customer_id=proposal.customer_id,
             deduction_reason=proposal.deduction_reason,
         )
+        return result, cents_applied
 
 
 _DUE = attrgetter("due")

@@ -723,9 +723,12 @@ class XeroEmulator:
             if code.get("challenge"):
                 verifier = form.get("code_verifier", "")
                 digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-                if digest != code["challenge"] or client_id != code["client_id"]:
+                if digest != code["challenge"]:
                     return 400, {"error": "invalid_grant"}
-            elif client_id not in self.clients or self.clients[client_id] != secret:
+            if client_id != code["client_id"]:
+                return 400, {"error": "invalid_client"}
+            # A PKCE (public) client may leave the secret out; a secret that is sent must be right.
+            if (secret is not None or not code.get("challenge")) and self.clients.get(client_id or "") != secret:
                 return 400, {"error": "invalid_client"}
             grant = Grant(client_id=code["client_id"], tenants=list(self.orgs), scope=code["scope"],
                           refresh_token=secrets.token_hex(32))
