@@ -162,6 +162,64 @@ def test_reference_reader_finds_marked_and_bare_numbers() -> None:
     assert [(m.text, m.marked) for m in reading.mentions] == [("1042", True), ("1043", True), ("1044", False)]
 
 
+@pytest.mark.parametrize(
+    "words",
+    [
+        "less 5.00",
+        "deducted 5.00",
+        "short paid",
+        "damaged goods",
+        "early payment discount",
+        "returned items",
+        "chargeback",
+        "promo",
+        "allowance",
+        "rebate",
+        "credit memo 77",
+        "price difference",
+        "pricing",
+        "disputed",
+        "withholding tax",
+        "WHT",
+        "retention",
+        "retainage",
+        "missing carton",
+        "defective",
+        "co-op",
+        "coop",
+        "penalty",
+        "late delivery",
+        "shortage",
+        "spoiled",
+        "breakage",
+    ],
+)
+def test_every_deduction_wording_keeps_its_reason(words: str) -> None:
+    reading = read_reference(f"INV-1042 {words}")
+    assert reading.deduction_reason == f"INV-1042 {words}"
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "partial",
+        "part-payment",
+        "part payment",
+        "installment 1",
+        "instalment",
+        "on account",
+        "progress payment",
+        "balance to follow",
+        "first payment",
+        "1st payment",
+        "1 of 3 payments",
+        "payment 2 of 3",
+    ],
+)
+def test_every_partial_wording_is_recognised(words: str) -> None:
+    assert read_reference(f"INV-1042 {words}").partial
+
+
 def test_a_bare_number_of_another_customers_invoice_is_not_trusted() -> None:
     # "1051" is Globex's invoice; Acme pays its own 1,250.00 invoice with a house number in the memo
     result = match_one(payment("1250.00", reference="Unit 1051 Harbor Road"))

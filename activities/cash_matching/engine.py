@@ -588,6 +588,16 @@ class MatchingEngine:
                 ],
             )
         if difference > 0:
+            own = self._customer_single_fit(customer_id, amount, exclude=open_named)
+            if own is not None:
+                # more than the invoice named, and exactly another one: a mistyped number, most likely
+                return _Proposal(
+                    [(own, amount)],
+                    _REF_POINTS_ELSEWHERE,
+                    customer_id,
+                    [f"amount equals the balance of {own.number}, not of the invoices named"],
+                    ["the amount points at an invoice the reference does not name"],
+                )
             extra = self._unnamed_combination(customer_id, open_named, difference, amount)
             if extra is not None:
                 allocations = [(t, t.remaining) for t in in_due_order] + [(t, t.free) for t in extra]

@@ -147,12 +147,12 @@ _PARTIAL_WORDS = (
 _GENERIC_MEMOS = ("", "", "", "PAYMENT", "THANK YOU", "ACH PAYMENT", "ONLINE PAYMENT", "BILL PAY", "SUPPLIER PAYMENT")
 _STRANGER_MEMOS = ("", "REFUND", "INTEREST", "TRANSFER", "SALARY", "RENT MARCH", "DEPOSIT", "CASH DEPOSIT")
 _CURRENCY_RATES = {
-    ("USD", "EUR"): 0.92,
-    ("USD", "GBP"): 0.79,
-    ("EUR", "USD"): 1.09,
-    ("EUR", "GBP"): 0.86,
-    ("GBP", "USD"): 1.27,
-    ("GBP", "EUR"): 1.17,
+    ("USD", "EUR"): Decimal("0.92"),
+    ("USD", "GBP"): Decimal("0.79"),
+    ("EUR", "USD"): Decimal("1.09"),
+    ("EUR", "GBP"): Decimal("0.86"),
+    ("GBP", "USD"): Decimal("1.27"),
+    ("GBP", "EUR"): Decimal("1.17"),
 }
 
 
@@ -191,7 +191,7 @@ def _decimal(cents: int) -> Decimal:
 
 
 def _money(cents: int, thousands: bool = True) -> str:
-    return f"{cents / 100:,.2f}" if thousands else f"{cents // 100}.{cents % 100:02d}"
+    return f"{cents // 100:,}.{cents % 100:02d}" if thousands else f"{cents // 100}.{cents % 100:02d}"
 
 
 class _Builder:
@@ -590,7 +590,7 @@ class _Builder:
             if invoice is None:
                 return None
             balance = _cents(invoice.balance)
-            amount = int(balance * rng.uniform(0.2, 0.8))
+            amount = balance * rng.randint(20, 80) // 100
             reference = f"{self.reference_for(invoice)} {rng.choice(_PARTIAL_WORDS)}"
             return single(invoice, amount, reference)
         if kind == "overpayment":
@@ -605,7 +605,7 @@ class _Builder:
             if invoice is None:
                 return None
             balance = _cents(invoice.balance)
-            deduction = max(MatchConfig().tolerance_cents(balance) + 100, int(balance * rng.uniform(0.01, 0.15)))
+            deduction = max(MatchConfig().tolerance_cents(balance) + 100, balance * rng.randint(1, 15) // 100)
             amount = balance - deduction
             reference = self.reference_for(invoice)
             if rng.random() < 0.75:
@@ -660,7 +660,7 @@ class _Builder:
                 return None
             currency = rng.choice([c for c in ("USD", "EUR", "GBP") if c != customer.currency])
             balance = _cents(invoice.balance)
-            amount = int(balance * _CURRENCY_RATES[(customer.currency, currency)])
+            amount = int(balance * _CURRENCY_RATES[(customer.currency, currency)])  # Decimal rate, whole cents
             return single(invoice, amount, self.reference_for(invoice), applied=min(amount, balance))
         raise ValueError(f"unknown noise kind {kind!r}")
 

@@ -51,6 +51,7 @@ _TOKENS = re.compile(
 _RMR = re.compile(r"RMR\*IV\*([^*~\n]+)\*[A-Z]{0,2}\*(-?\d+(?:\.\d{1,2})?)", re.IGNORECASE)
 _DIGIT_RUNS = re.compile(r"\d+")
 _ANY_DIGIT = re.compile(r"\d")
+_LETTERS = re.compile(r"[^\W\d_]+")
 _ONE_INVOICE = re.compile(
     r"\s*(?P<marker>(?:invoice|inv|rechnung|facture|factura|bill)\.?\s*(?:no\.?|nr\.?|number)?\s*#?\s*|\#\s*)?"
     r"(?P<number>(?:INV|IN|SI)[-#/.:]?\d{1,12}|\d{1,12})\s*",
@@ -71,6 +72,36 @@ _PARTIAL = re.compile(
     re.IGNORECASE,
 )
 _SEGMENTS = re.compile(r"[\n;|]+")
+# Every word `_DEDUCTION` / `_PARTIAL` can match contains one of these (lower case).
+_DEDUCTION_HINTS = (
+    "less",
+    "deduct",
+    "short",
+    "damag",
+    "discount",
+    "return",
+    "chargeback",
+    "promo",
+    "allowance",
+    "rebate",
+    "credit",
+    "pric",
+    "dispute",
+    "withh",
+    "wht",
+    "retention",
+    "retainage",
+    "missing",
+    "defect",
+    "co-op",
+    "coop",
+    "penalt",
+    "fine",
+    "late",
+    "spoil",
+    "breakage",
+)
+_PARTIAL_HINTS = ("part", "instal", "account", "progress", "follow", "first", "1st", "payment")
 
 # Bare numbers shorter than this are house numbers, quantities and days, not invoices.
 _MIN_UNMARKED_DIGITS = 3
@@ -166,9 +197,11 @@ def read_reference(text: str) -> ReferenceReading:
     said the payment is partial."""
     if not text or not text.strip():
         return ReferenceReading((), None, False)
-    deduction = _DEDUCTION.search(text)
+    lowered = text.lower()
+    # the regular expressions only run on memos that contain one of their words at all
+    deduction = _DEDUCTION.search(text) if any(hint in lowered for hint in _DEDUCTION_HINTS) else None
     reason = _segment_around(text, deduction.start()) if deduction else None
-    partial = bool(_PARTIAL.search(text))
+    partial = any(hint in lowered for hint in _PARTIAL_HINTS) and bool(_PARTIAL.search(text))
     if not _ANY_DIGIT.search(text):
         return ReferenceReading((), reason, partial)
     simple = _ONE_INVOICE.fullmatch(text)
@@ -227,14 +260,14 @@ def read_reference(text: str) -> ReferenceReading:
                 )
             open_for_amount = None
         elif kind == "code":
-            letters = re.match(r"[^\W\d_]+", value)
+            letters = _LETTERS.match(value)
             prefix = letters.group().lower() if letters else ""
             if prefix in _OTHER_PREFIXES:
                 context = "other"
                 open_for_amount = None
                 continue
             digits = value[len(prefix) :].lstrip("-_/.#:")
-            if _longest_run(digits) > _MAX_DIGITS:
+            if len(digits) > _MAX_DIGITS and _longest_run(digits) > _MAX_DIGITS:
                 continue
             invoice_prefix = prefix in _INVOICE_PREFIXES or prefix in _INVOICE_WORDS
             marked = invoice_prefix or context == "invoice"
@@ -246,7 +279,7 @@ def read_reference(text: str) -> ReferenceReading:
         elif kind == "number":
             if context == "other":
                 continue
-            longest = _longest_run(value)
+            longest = _longest_run(value) if "-" in value or "/" in value else len(value)
             marked = context == "invoice"
             if longest > _MAX_DIGITS or (not marked and longest < _MIN_UNMARKED_DIGITS):
                 open_for_amount = None
@@ -264,6 +297,8 @@ def _longest_run(text: str) -> int:
 
 def _parts(digits: str) -> tuple[str, ...]:
     """`1042/1043` or `1042-1043` glued into one token: each number, for when the whole is no invoice."""
+    if "-" not in digits and "/" not in digits:
+        return ()
     runs = digits_key(digits).split("-")
     if len(runs) < 2:
         return ()

@@ -1,0 +1,627 @@
+"""The skeleton's end-to-end test with each ledger emulator in place of the sandbox ledger.
+
+For QuickBooks Online, Xero and Sage Intacct: the emulator serves real HTTP on 127.0.0.1, a real
+`duecourse dev` stack (its own data dir and ports, `--no-seed`) is pointed at it through the environment,
+and the company is connected through the real OAuth flow (`duecourse connect` -> the emulator's consent
+redirect -> the web app's `/oauth/<ledger>/callback`). Then one invoice goes from quote to cash: the
+emulator's signed webhook starts one workflow, the first reminder waits for approval, an approver approves
+it over the HTTP API, the mail goes out through SMTP, a replayed webhook starts nothing, and a payment
+recorded in the emulator (plus its webhook) closes the workflow.
+
+The same flow runs again with every tenth ledger API call failing the way the ledger fails: a 429 with
+the ledger's own headers (Retry-After 1 s), a 500 before anything is written, or a 500 after the write was
+applied (the answer got lost). Everything still completes, and the emulator's write counters show no
+idempotency key (QuickBooks: requestid) applied twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email
+import email.message
+import itertools
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
+from urllib.parse import urlencode
+
+import httpx
+import jwt
+import pytest
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from adapters.intacct import IntacctLedger
+from adapters.ledger import (
+    Allocation,
+    CustomerDraft,
+    InvoiceDraft,
+    InvoiceLine,
+    Money,
+    PaymentRequest,
+    RateLimited,
+    RetryableLedgerError,
+)
+from adapters.quickbooks_webhooks import sign as intuit_sign
+from tests.emulators.intacct import ATTACHMENT, INVOICE, PREFIX, IntacctEmulator, WireError, pick
+from tests.emulators.quickbooks import Assumptions, QuickBooksEmulator
+from tests.emulators.xero import HttpError, XeroEmulator, _exception
+from workers.client import connect
+from workers.settings import read_stack
+from workflows.invoice_lifecycle import InvoiceLifecycle
+from workflows.lifecycle_messages import LifecycleState
+
+from .stack import DevStack, wait_until
+
+pytestmark = pytest.mark.e2e
+
+LEDGERS = ("quickbooks", "xero", "intacct")
+AMOUNT = "1250.00"
+T = TypeVar("T")
+
+
+# --- fault injection: the emulators' own fault switches, armed on every tenth API call ----------------------
+
+
+class FaultPlan:
+    """Every tenth API call fails (the 2nd, 12th, 22nd, ...), cycling through a 429, a 500 after the next
+    write was applied (the answer got lost) and a 500 before anything is written. Off until `every` is set.
+    `answered` tallies the status of every API answer. Callers hold the emulator's lock."""
+
+    KINDS = ("429", "lost", "500")
+
+    def __init__(self) -> None:
+        self.every = 0
+        self.calls = 0
+        self.armed: Counter[str] = Counter()
+        self.answered: Counter[int] = Counter()
+        self._kinds = itertools.cycle(self.KINDS)
+
+    def next(self) -> str | None:
+        if not self.every:
+            return None
+        self.calls += 1
+        if self.calls % self.every != 2 % self.every:
+            return None
+        kind = next(self._kinds)
+        self.armed[kind] += 1
+        return kind
+
+    def tally(self, app: Any, api_prefix: str) -> None:
+        """Counts the status of every answer under `api_prefix` (token and consent endpoints excluded)."""
+
+        @app.middleware("http")
+        async def count(request: Request, call_next: Any) -> Any:
+            response = await call_next(request)
+            path = request.url.path
+            if path.startswith(api_prefix) and "/oauth2/" not in path:
+                self.answered[response.status_code] += 1
+            return response
+
+
+class FaultyQuickBooks(QuickBooksEmulator):
+    def __init__(self) -> None:
+        # Intuit's 429 carries no Retry-After by default (LEDGER_APIS.md E2); a short one keeps the run fast.
+        super().__init__(assumptions=Assumptions(retry_after="1"))
+        self.plan = FaultPlan()
+        self.plan.tally(self.app, "/v3/company/")
+
+    def _admit(self, realm: Any) -> Response | None:
+        kind = self.plan.next()
+        if kind == "429":
+            self.faults.throttle_next += 1
+        elif kind == "500":
+            self.faults.server_error_next += 1
+        elif kind == "lost":
+            self.faults.lose_response_next += 1  # the next write is applied, then answered 500
+        return super()._admit(realm)
+
+
+class FaultyXero(XeroEmulator):
+    def __init__(self) -> None:
+        super().__init__()
+        self.plan = FaultPlan()
+        self.lose_next_write = False
+
+    def _app(self) -> Any:
+        app = super()._app()
+        self.plan.tally(app, "/api.xro/2.0/")
+        return app
+
+    def _admit(self, tenant: str) -> None:
+        kind = self.plan.next()
+        if kind == "429":
+            self.faults.rate_limit_storm += 1  # Retry-After: faults.retry_after (1 s), X-Rate-Limit-Problem
+        elif kind == "500":
+            self.faults.server_errors += 1
+        elif kind == "lost":
+            self.lose_next_write = True
+        super()._admit(tenant)
+
+    def _with_idempotency(self, request: Request, method: str, path: str, raw: bytes, org: Any) -> tuple[int, Any]:
+        status, payload = super()._with_idempotency(request, method, path, raw, org)
+        if self.lose_next_write and method in ("PUT", "POST", "PATCH", "DELETE") and status < 300:
+            # Applied, then the answer is lost: a 500 as Xero's own server errors look (the emulator's
+            # `lose_responses` switch answers 504 instead).
+            self.lose_next_write = False
+            raise HttpError(500, _exception(0, "UnknownErrorException", "An error occurred in Xero. Check the API "
+                                            "Status page http://status.developer.xero.com for current service "
+                                            "status."))
+        return status, payload
+
+
+class FaultyIntacct(IntacctEmulator):
+    """Also serves the browser leg of the authorization-code flow (`GET /oauth2/authorize`), which the
+    emulator leaves out (it has `issue_code` for tests that skip the browser)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.faults.retry_after = 1.0
+        self.plan = FaultPlan()
+        self.plan.tally(self.app, PREFIX + "/")
+        self.lose_next_write = False
+
+    def _build_app(self) -> Any:
+        app = super()._build_app()
+
+        async def authorize(request: Request) -> Response:
+            params = request.query_params
+            if params.get("client_id") != self.client_id or params.get("response_type") != "code":
+                return Response("unknown client or response_type", status_code=400)
+            redirect = params.get("redirect_uri") or ""
+            if not redirect.startswith(("http://", "https://")):
+                return Response("redirect_uri is required", status_code=400)
+            query = urlencode({"code": self.issue_code(), "state": params.get("state", "")})
+            return RedirectResponse(f"{redirect}?{query}", status_code=302)
+
+        app.add_api_route(PREFIX + "/oauth2/authorize", authorize, methods=["GET"])
+        app.router.routes.insert(0, app.router.routes.pop())  # before the catch-all API route
+        return app
+
+    def _handle(self, method: str, path: str, headers: Any, body: Any, params: Any,
+                crowded: bool) -> tuple[int, Any, dict[str, str]]:
+        with self._lock:
+            kind = self.plan.next()
+            if kind == "429":
+                self.faults.rate_limited_requests += 1
+            elif kind == "500":
+                self.faults.server_errors += 1
+            elif kind == "lost":
+                self.lose_next_write = True
+            status, payload, extra = super()._handle(method, path, headers, body, params, crowded)
+            is_write = method in ("PATCH", "PUT", "DELETE") or (method == "POST" and not path.startswith("/services/"))
+            if self.lose_next_write and is_write and 200 <= status < 300 and "Idempotent-Replayed" not in extra:
+                self.lose_next_write = False
+                raise WireError(500, "GW-0001", "Internal error, please try again later", error_id="GW-0001")
+            return status, payload, extra
+
+
+# --- one rig per ledger: the emulator, the stack's environment, and what a person does in the ledger --------
+
+
+class Rig(Protocol):
+    ledger: str
+    tenant: str
+    connect_args: tuple[str, ...]
+    plan: FaultPlan
+
+    def stop(self) -> None: ...
+    def env(self) -> dict[str, str]: ...
+    def new_invoice(self, name: str, to: str, amount: str, issued: date, due: date) -> tuple[str, str, str]: ...
+    def announce_invoice(self, web: str, invoice_id: str) -> int: ...
+    def replay_invoice_webhook(self, web: str, invoice_id: str) -> int: ...
+    def forged_webhook(self, web: str, invoice_id: str) -> int: ...
+    def pay(self, web: str, customer_id: str, invoice_id: str, amount: str, on: date) -> int: ...
+    def notes(self, invoice_id: str) -> list[str]: ...
+    def writes(self) -> Counter[str]: ...
+    def unkeyed_writes(self) -> int: ...
+
+
+def retrying(call: Callable[..., T], *args: Any) -> T:
+    """What a person's own script would do when the ledger is having a bad day (same idempotency key)."""
+    for _ in range(30):
+        try:
+            return call(*args)
+        except RateLimited as error:
+            time.sleep(error.retry_after_seconds or 1)
+        except RetryableLedgerError:
+            time.sleep(0.3)
+    return call(*args)
+
+
+class QuickBooksRig:
+    ledger = "quickbooks"
+    connect_args: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.emulator = FaultyQuickBooks().start()
+        self.plan = self.emulator.plan
+        self.tenant = self.emulator.realm_id
+
+    def stop(self) -> None:
+        self.emulator.stop()
+
+    def env(self) -> dict[str, str]:
+        e = self.emulator
+        return {"DUECOURSE_QBO_CLIENT_ID": e.client_id, "DUECOURSE_QBO_CLIENT_SECRET": e.client_secret,
+                "DUECOURSE_QBO_BASE_URL": e.base_url, "DUECOURSE_QBO_TOKEN_URL": e.token_url,
+                "DUECOURSE_QBO_AUTHORIZE_URL": e.authorize_url, "DUECOURSE_QBO_VERIFIER_TOKEN": e.verifier_token}
+
+    def new_invoice(self, name: str, to: str, amount: str, issued: date, due: date) -> tuple[str, str, str]:
+        customer = self.emulator.seed("Customer", {"DisplayName": name, "CompanyName": name,
+                                                   "PrimaryEmailAddr": {"Address": to}})
+        invoice = self.emulator.seed("Invoice", {
+            "CustomerRef": {"value": customer["Id"]}, "TxnDate": issued.isoformat(), "DueDate": due.isoformat(),
+            "Line": [{"Amount": Decimal(amount), "DetailType": "SalesItemLineDetail", "Description": "Consulting",
+                      "SalesItemLineDetail": {"Qty": 1, "UnitPrice": Decimal(amount)}}]})
+        return str(customer["Id"]), str(invoice["Id"]), str(invoice["DocNumber"])
+
+    def _url(self, web: str) -> str:
+        return f"{web}/webhooks/quickbooks"
+
+    def _created(self, invoice_id: str) -> Any:
+        return next(c for c in self.emulator.changes() if c.entity == "Invoice" and c.entity_id == invoice_id
+                    and c.operation == "Create")
+
+    def announce_invoice(self, web: str, invoice_id: str) -> int:
+        return self.emulator.send_webhook(self._url(web)).status_code  # every change not announced yet
+
+    def replay_invoice_webhook(self, web: str, invoice_id: str) -> int:
+        return self.emulator.send_webhook(self._url(web), changes=[self._created(invoice_id)]).status_code
+
+    def forged_webhook(self, web: str, invoice_id: str) -> int:
+        body = self.emulator.webhook_body("classic", [self._created(invoice_id)])
+        return httpx.post(self._url(web), content=body, timeout=10,
+                          headers={"intuit-signature": intuit_sign("not-the-verifier", body),
+                                   "content-type": "application/json"}).status_code
+
+    def pay(self, web: str, customer_id: str, invoice_id: str, amount: str, on: date) -> int:
+        self.emulator.seed("Payment", {
+            "CustomerRef": {"value": customer_id}, "TotalAmt": Decimal(amount), "TxnDate": on.isoformat(),
+            "Line": [{"Amount": Decimal(amount), "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}]})
+        return self.emulator.send_webhook(self._url(web)).status_code  # Payment Create + Invoice Update
+
+    def notes(self, invoice_id: str) -> list[str]:
+        with self.emulator._lock:
+            attachables = list(self.emulator.realms[self.tenant].entities["Attachable"].values())
+        return [str(a.get("Note")) for a in attachables
+                if any(ref["EntityRef"] == {"type": "Invoice", "value": invoice_id} for ref in a["AttachableRef"])]
+
+    def writes(self) -> Counter[str]:
+        return Counter({rid: n for rid, n in self.emulator.writes.items() if rid})
+
+    def unkeyed_writes(self) -> int:
+        return self.emulator.writes.get("", 0)
+
+
+class XeroRig:
+    ledger = "xero"
+    connect_args: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.emulator = FaultyXero().start()
+        self.plan = self.emulator.plan
+        self.tenant = self.emulator.tenant_id
+        self.deliveries: dict[str, bytes] = {}  # invoice id -> the first delivery that announced it
+
+    def stop(self) -> None:
+        self.emulator.close()
+
+    def env(self) -> dict[str, str]:
+        e = self.emulator
+        return {"DUECOURSE_XERO_CLIENT_ID": e.client_id, "DUECOURSE_XERO_CLIENT_SECRET": e.client_secret,
+                "DUECOURSE_XERO_API_URL": e.api_base, "DUECOURSE_XERO_IDENTITY_URL": e.identity_base,
+                "DUECOURSE_XERO_LOGIN_URL": e.base_url, "DUECOURSE_XERO_CONNECTIONS_URL": e.base_url,
+                "DUECOURSE_XERO_WEBHOOK_KEY": e.webhook_key}
+
+    def new_invoice(self, name: str, to: str, amount: str, issued: date, due: date) -> tuple[str, str, str]:
+        contact = self.emulator.add_contact(name, to)
+        invoice = self.emulator.add_invoice(contact, [("Consulting", "1", amount)], issued=issued, due=due,
+                                            amount_types="NoTax")
+        return contact, invoice, str(self.emulator.invoice(invoice)["InvoiceNumber"])
+
+    def _url(self, web: str) -> str:
+        return f"{web}/webhooks/xero"
+
+    def announce_invoice(self, web: str, invoice_id: str) -> int:
+        status = self.emulator.send_webhook(self._url(web))
+        self.deliveries.setdefault(invoice_id, self.emulator.webhook_deliveries[-1]["body"])
+        return status
+
+    def replay_invoice_webhook(self, web: str, invoice_id: str) -> int:
+        body = self.deliveries[invoice_id]
+        return httpx.post(self._url(web), content=body, timeout=10, headers={
+            "Content-Type": "application/json", "x-xero-signature": self.emulator.sign(body)}).status_code
+
+    def forged_webhook(self, web: str, invoice_id: str) -> int:
+        body = self.deliveries[invoice_id]
+        return httpx.post(self._url(web), content=body, timeout=10, headers={
+            "Content-Type": "application/json", "x-xero-signature": self.emulator.sign(body, "wrong")}).status_code
+
+    def pay(self, web: str, customer_id: str, invoice_id: str, amount: str, on: date) -> int:
+        self.emulator.pay(invoice_id, amount, on=on)
+        return self.emulator.send_webhook(self._url(web))  # INVOICE UPDATE
+
+    def notes(self, invoice_id: str) -> list[str]:
+        return [str(h["Details"]) for h in self.emulator.history("Invoices", invoice_id)
+                if h["User"] == "duecourse (API)"]
+
+    def writes(self) -> Counter[str]:
+        return Counter(self.emulator.writes)
+
+    def unkeyed_writes(self) -> int:
+        return self.emulator.unkeyed_writes
+
+
+class IntacctRig:
+    ledger = "intacct"
+
+    def __init__(self) -> None:
+        self.emulator = FaultyIntacct().start()
+        self.plan = self.emulator.plan
+        self.tenant = self.emulator.company_id
+        self.connect_args = ("--company", self.tenant)
+        # The company's own back office (a Web Services user), keying every write like duecourse does.
+        self.books: IntacctLedger = self.emulator.ledger()
+        self.deliveries: dict[str, Any] = {}
+
+    def stop(self) -> None:
+        self.books.close()
+        self.emulator.stop()
+
+    def env(self) -> dict[str, str]:
+        e = self.emulator
+        return {"DUECOURSE_INTACCT_CLIENT_ID": e.client_id, "DUECOURSE_INTACCT_CLIENT_SECRET": e.client_secret,
+                "DUECOURSE_INTACCT_BASE_URL": e.base_url,
+                # RS256: the receiver holds the public key of the key the deliveries are signed with.
+                "DUECOURSE_INTACCT_WEBHOOK_KEY": e.webhook_verification_key}
+
+    def new_invoice(self, name: str, to: str, amount: str, issued: date, due: date) -> tuple[str, str, str]:
+        key = name.lower().replace(" ", "-")
+        customer = retrying(self.books.create_customer, CustomerDraft(name=name, email=to), f"{key}:customer")
+        line = InvoiceLine(description="Consulting", unit_price=Decimal(amount), amount=Decimal(amount))
+        invoice = retrying(self.books.create_invoice, InvoiceDraft(
+            customer_id=customer.id, currency="USD", lines=[line], issue_date=issued, due_date=due), f"{key}:invoice")
+        return customer.id, invoice.id, invoice.number
+
+    def _url(self, web: str) -> str:
+        return f"{web}/webhooks/intacct"
+
+    def announce_invoice(self, web: str, invoice_id: str) -> int:
+        statuses = self.emulator.send_webhook(self._url(web), "Invoice", invoice_id, "create")
+        self.deliveries.setdefault(invoice_id, self.emulator.webhook_deliveries[-1])
+        return statuses[-1]
+
+    def replay_invoice_webhook(self, web: str, invoice_id: str) -> int:
+        delivery = self.deliveries[invoice_id]  # the same bytes, token and delivery idempotency key
+        return httpx.post(self._url(web), content=delivery.body, headers=delivery.headers, timeout=10).status_code
+
+    def forged_webhook(self, web: str, invoice_id: str) -> int:
+        delivery = self.deliveries[invoice_id]
+        claims = {"iss": "https://api.intacct.com", "exp": int(time.time()) + 300, "companyId": self.tenant}
+        headers = {**delivery.headers, "Authorization": f"Bearer {jwt.encode(claims, 'guessed', algorithm='HS256')}"}
+        return httpx.post(self._url(web), content=delivery.body, headers=headers, timeout=10).status_code
+
+    def pay(self, web: str, customer_id: str, invoice_id: str, amount: str, on: date) -> int:
+        money = Money.of(amount, "USD")
+        retrying(self.books.record_payment, PaymentRequest(
+            customer_id=customer_id, date=on, amount=money,
+            allocations=[Allocation(invoice_id=invoice_id, amount=money)]), f"{invoice_id}:paid")
+        # The trigger on the invoice fires (its state and amount due changed).
+        return self.emulator.send_webhook(self._url(web), "Invoice", invoice_id, "update")[-1]
+
+    def notes(self, invoice_id: str) -> list[str]:
+        with self.emulator._lock:
+            invoice = self.emulator.objects[INVOICE][invoice_id]
+            attachment = self.emulator.objects[ATTACHMENT].get(str(pick(invoice, "attachment.key")))
+            files = list((attachment or {}).get("files") or [])
+        return [base64.b64decode(f["data"]).decode() for f in files]
+
+    def writes(self) -> Counter[str]:
+        return Counter(self.emulator.writes)
+
+    def unkeyed_writes(self) -> int:
+        return len(self.emulator.unkeyed_writes)
+
+
+RIGS: dict[str, Callable[[], Rig]] = {"quickbooks": QuickBooksRig, "xero": XeroRig, "intacct": IntacctRig}
+
+
+# --- the stack ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Connected:
+    rig: Rig
+    stack: DevStack
+
+
+@pytest.fixture(scope="module", params=LEDGERS)
+def connected(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connected]:
+    started = time.monotonic()
+    rig = RIGS[request.param]()
+    dev = DevStack(home=tmp_path_factory.mktemp(f"duecourse-{rig.ledger}"), day_seconds=4, extra_env=rig.env())
+    try:
+        dev.start()
+        ready = time.monotonic()
+        # The real connect flow: the CLI's link, the ledger's consent (the emulator consents at once and
+        # redirects), the web app's callback trading the code for tokens.
+        begun = dev.cli("connect", rig.ledger, *rig.connect_args, "--no-wait")
+        assert begun["ledger"] == rig.ledger
+        assert begun["redirect_uri"] == f"{dev.web}/oauth/{rig.ledger}/callback"
+        consent = httpx.get(begun["authorize_url"], follow_redirects=True, timeout=30)
+        assert consent.status_code == 200, f"{consent.status_code}: {consent.text}\n{dev.log()}"
+        assert f"Connected {rig.ledger}" in consent.text and rig.tenant in consent.text
+        assert str(consent.url).startswith(begun["redirect_uri"])
+        # The state is used up: the same callback again connects nothing.
+        again = httpx.get(str(consent.url), timeout=30)
+        assert again.status_code == 400 and "already used" in again.text
+        print(f"\n[{rig.ledger}] stack ready in {ready - started:.1f} s, connected in {time.monotonic() - ready:.1f} s")
+        yield Connected(rig, dev)
+    finally:
+        try:
+            code = dev.stop()
+        finally:
+            rig.stop()
+        assert code == 0, f"duecourse dev did not stop cleanly ({code}):\n{dev.log()}"
+
+
+def temporal(stack: DevStack, action: Any) -> Any:
+    async def run() -> Any:
+        client = await connect(stack.temporal_address)
+        return await action(client)
+
+    return asyncio.run(run())
+
+
+def workflows_for(stack: DevStack, invoice_id: str) -> list[Any]:
+    async def action(client: Client) -> list[Any]:
+        return [wf async for wf in client.list_workflows(f"InvoiceId = '{invoice_id}'")]
+
+    return temporal(stack, action)  # type: ignore[no-any-return]
+
+
+def status(stack: DevStack, workflow_id: str) -> LifecycleState:
+    async def action(client: Client) -> LifecycleState:
+        return await client.get_workflow_handle(workflow_id).query(InvoiceLifecycle.status)
+
+    return temporal(stack, action)  # type: ignore[no-any-return]
+
+
+def pending_for(stack: DevStack, invoice_id: str) -> dict[str, Any] | None:
+    items = httpx.get(f"{stack.web}/api/approvals", timeout=10).json()
+    return next((item for item in items if item["invoice_id"] == invoice_id), None)
+
+
+def outbox_for(stack: DevStack, invoice_id: str) -> list[dict[str, Any]]:
+    return [m for m in httpx.get(f"{stack.web}/api/outbox", timeout=10).json() if m["invoice_id"] == invoice_id]
+
+
+def ledger_today(stack: DevStack) -> date:
+    info = read_stack(stack.home)
+    assert info is not None, "the dev stack wrote no stack.json"
+    return info.clock.today(datetime.now(UTC), "UTC")
+
+
+# --- the test ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("faults", [False, True], ids=["clean", "faults"])
+def test_one_invoice_quote_to_cash(connected: Connected, faults: bool) -> None:
+    rig, stack = connected.rig, connected.stack
+    started = time.monotonic()
+    answered_before = Counter(rig.plan.answered)
+    rig.plan.every = 10 if faults else 0
+    try:
+        # One invoice makes a dozen or two ledger calls; the fault run takes two in turn, so that every
+        # kind of fault comes up at a 10% rate.
+        for run in (["faults-1", "faults-2"] if faults else ["clean"]):
+            _quote_to_cash(rig, stack, run)
+    finally:
+        rig.plan.every = 0
+    answered = rig.plan.answered - answered_before
+    if faults:
+        assert answered[429] >= 1 and answered[500] >= 1, f"no faults answered: {dict(answered)}"
+        assert rig.plan.armed["lost"] >= 1
+    # No write applied twice, whatever was retried (the emulator counts per idempotency key / requestid).
+    written = rig.writes()
+    assert written, "the emulator saw no keyed writes"
+    assert {key: n for key, n in written.items() if n > 1} == {}
+    assert rig.unkeyed_writes() == 0
+    print(f"\n[{rig.ledger}/{'faults' if faults else 'clean'}] {time.monotonic() - started:.1f} s; API answers "
+          f"{dict(sorted(answered.items()))}; faults armed so far {dict(rig.plan.armed)}; keyed writes "
+          f"{sum(written.values())} over {len(written)} keys")
+
+
+def _quote_to_cash(rig: Rig, stack: DevStack, run: str) -> None:
+    approver_email = f"ar.{rig.ledger}.{run}@northwind.example"
+    approver = stack.cli("approver", "add", approver_email, "--limit", "5000")
+    token = approver["token"]
+
+    # Due in one ledger day: the pre-due reminder (3 days before) is already due, and it is the first one.
+    name = f"Globex {rig.ledger.title()} {run.title()}"
+    to = f"ap.{run}@globex-{rig.ledger}.example"
+    today = ledger_today(stack)
+    customer_id, invoice_id, number = rig.new_invoice(name, to, AMOUNT, today, today + timedelta(days=1))
+    assert rig.announce_invoice(stack.web, invoice_id) == 200
+
+    # The ledger's webhook started exactly one workflow, visible with its search attributes.
+    found = wait_until(lambda: workflows_for(stack, invoice_id), what="the invoice workflow")
+    assert len(found) == 1
+    workflow_id = found[0].id
+    assert workflow_id == f"invoice:{rig.ledger}:{rig.tenant}:{invoice_id}"
+    item = wait_until(lambda: pending_for(stack, invoice_id), what="the first reminder to await approval")
+    assert item["kind"] == "reminder" and item["workflow_id"] == workflow_id and item["reminder_number"] == 1
+    assert Decimal(item["amount"]) == Decimal(AMOUNT) and item["currency"] == "USD"
+    assert item["invoice_number"] == number and item["customer_name"] == name and item["to"] == to
+    assert number in item["draft"]["body"] and "1,250.00" in item["draft"]["body"]
+
+    def attributes() -> dict[str, Any] | None:
+        values = {pair.key.name: pair.value for pair in workflows_for(stack, invoice_id)[0].typed_search_attributes}
+        return values if values.get("AwaitingApproval") else None
+
+    values = wait_until(attributes, what="AwaitingApproval in visibility")
+    assert values["Stage"] == "awaiting_approval"
+    assert values["InvoiceNumber"] == number and values["Ledger"] == rig.ledger
+    assert values["AmountDue"] == 1250.0 and values["CustomerName"] == name
+
+    # A decision needs a token; approved once, a second approval of the same item is stale.
+    url = f"{stack.web}/api/approvals/{workflow_id}"
+    assert httpx.post(url, json={"decision": "approve"}, timeout=10).status_code == 401
+    approved = httpx.post(url, json={"decision": "approve", "item_id": item["item_id"]},
+                          headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert approved.status_code == 200, approved.text
+    again = httpx.post(url, json={"decision": "approve", "item_id": item["item_id"]},
+                       headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert again.status_code == 409
+
+    # The approved reminder went through SMTP: in the outbox and as an .eml file in the data dir.
+    level_key = f":reminder:L{item['level']}"
+    sent = wait_until(lambda: [m for m in outbox_for(stack, invoice_id) if m["idempotency_key"].endswith(level_key)],
+                      what="the approved reminder in the outbox")
+    assert len(sent) == 1 and sent[0]["to"] == to and sent[0]["approved_by"] == approver_email
+
+    def captured() -> list[email.message.Message]:
+        messages = [email.message_from_bytes(path.read_bytes()) for path in sorted((stack.home / "mail").glob("*.eml"))]
+        return [m for m in messages if number in str(m["Subject"]) and m["To"] == to]
+
+    mails = wait_until(captured, what="the captured .eml")
+    assert mails[0]["Message-ID"] == sent[0]["message_id"]
+
+    # A replayed webhook (the ledger's own delivery, signed again) starts nothing new; a forged one is refused.
+    assert rig.replay_invoice_webhook(stack.web, invoice_id) == 200
+    assert rig.forged_webhook(stack.web, invoice_id) == 401
+    runs = workflows_for(stack, invoice_id)
+    assert len(runs) == 1 and runs[0].run_id == found[0].run_id
+
+    # Paid in the ledger (and announced by its webhook) -> the workflow closes.
+    assert rig.pay(stack.web, customer_id, invoice_id, AMOUNT, ledger_today(stack)) == 200
+
+    def closed() -> bool:
+        return bool(workflows_for(stack, invoice_id)[0].status == WorkflowExecutionStatus.COMPLETED)
+
+    wait_until(closed, what="the workflow to close")
+    final = status(stack, workflow_id)
+    assert final.stage.value == "closed" and final.closed_reason == "paid in full"
+    assert len(workflows_for(stack, invoice_id)) == 1
+    # The approved level was sent once. (With 4-second ledger days the next level, which goes out without
+    # approval, may fall due before the payment lands; each level is still decided exactly once.)
+    levels = [r.level for r in final.reminders]
+    assert len(levels) == len(set(levels)), final.reminders
+    sent_levels = [r.level for r in final.reminders if r.outcome == "sent"]
+    assert item["level"] in sent_levels
+    mailed = outbox_for(stack, invoice_id)
+    assert sorted(m["idempotency_key"].rpartition(":L")[2] for m in mailed) == sorted(str(n) for n in sent_levels)
+    # The audit trail was written back to the ledger as notes, once each.
+    notes = rig.notes(invoice_id)
+    assert len(notes) == len(set(notes)), notes
+    assert len([n for n in notes if "reminder sent" in n]) == len(sent_levels), notes
+    assert len([n for n in notes if "reminder approve" in n and approver_email in n]) == 1, notes
+    assert len([n for n in notes if "invoice closed" in n]) == 1, notes
+
