@@ -63,6 +63,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 RULES_VERSION = "dunning-rules/1"
+# `workflow.patched` markers: every change to code that running workflows may replay gets one.
+PATCH_RECIPIENT_BEFORE_DRAFT = "recipient-checked-before-drafting"
 HISTORY_LIMIT = 5_000
 SEEN_EVENTS_KEPT = 200
 
@@ -265,7 +267,8 @@ class InvoiceLifecycle:
             raise _Interrupted()
         customer = self.state.customer
         assert customer is not None
-        if self._recipient() is None:
+        # Patched: histories recorded before this check drafted first and escalated at the send step.
+        if self._recipient() is None and workflow.patched(PATCH_RECIPIENT_BEFORE_DRAFT):
             # Nobody to write to: the level is recorded as skipped and a human collector takes over.
             self._mark_done(ReminderRecord(level=level.level, outcome="skipped", at=workflow.now(),
                                            reason=f"no billing email for {customer.name}"))
@@ -313,7 +316,9 @@ class InvoiceLifecycle:
             if self._invoice().is_settled:
                 raise _Interrupted()
         to = self._recipient()
-        assert to is not None  # checked before drafting; the ledger re-read keeps the customer
+        if to is None:  # only on histories from before PATCH_RECIPIENT_BEFORE_DRAFT
+            await self._escalate(level.level, reason=f"no billing email for {customer.name}")
+            return
         result = await workflow.execute_activity_method(
             MessagingActivities.send_reminder,
             SendReminderInput(
