@@ -16,16 +16,14 @@ the same notification arrives: a hash of (realm, entity, id, operation, lastUpda
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import hmac
 import json
 import re
 from datetime import UTC, datetime
 from typing import Any
 
 from adapters.ledger import EventOperation, LedgerEvent
+from adapters.signatures import hmac_sha256_b64, verify_hmac_sha256_b64
 
 LEDGER = "quickbooks"
 SIGNATURE_HEADER = "intuit-signature"
@@ -65,20 +63,12 @@ _CLOUDEVENT_TYPE = re.compile(r"^qbo\.(?P<entity>[a-z]+)\.(?P<action>[a-z]+)\.v\
 
 
 def sign(verifier_token: str, body: bytes) -> str:
-    digest = hmac.new(verifier_token.encode("utf-8"), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return hmac_sha256_b64(verifier_token, body)
 
 
 def verify(verifier_token: str, body: bytes, signature: str | None) -> bool:
     """True when `signature` (the `intuit-signature` header) is this body's HMAC under the verifier token."""
-    if not signature or not verifier_token:
-        return False
-    try:
-        given = base64.b64decode(signature.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    expected = hmac.new(verifier_token.encode("utf-8"), body, hashlib.sha256).digest()
-    return hmac.compare_digest(expected, given)
+    return verify_hmac_sha256_b64(verifier_token, body, signature)
 
 
 def vocabulary_entity(qbo_name: str) -> str:

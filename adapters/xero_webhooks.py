@@ -14,15 +14,13 @@ is stable per event so the workflows drop the repeats.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import re
 from datetime import UTC, datetime
 from typing import Any
 
 from adapters.ledger import EventOperation, LedgerEvent
+from adapters.signatures import hmac_sha256_b64, verify_hmac_sha256_b64
 
 LEDGER = "xero"
 SIGNATURE_HEADER = "x-xero-signature"
@@ -33,15 +31,12 @@ _FRACTION = re.compile(r"\.(\d+)")
 
 
 def sign(webhook_key: str, body: bytes) -> str:
-    digest = hmac.new(webhook_key.encode("utf-8"), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return hmac_sha256_b64(webhook_key, body)
 
 
 def verify(webhook_key: str, body: bytes, signature: str | None) -> bool:
     """True when `signature` is the webhook key's HMAC of exactly these bytes (checked before any parsing)."""
-    if not webhook_key or not signature:
-        return False
-    return hmac.compare_digest(sign(webhook_key, body).encode("ascii"), signature.strip().encode("utf-8", "replace"))
+    return verify_hmac_sha256_b64(webhook_key, body, signature)
 
 
 def _moment(value: Any, index: int) -> datetime:

@@ -221,6 +221,7 @@ class Rig(Protocol):
     def notes(self, invoice_id: str) -> list[str]: ...
     def writes(self) -> Counter[str]: ...
     def unkeyed_writes(self) -> int: ...
+    def repeated_keys(self) -> int: ...
 
 
 def retrying(call: Callable[..., T], *args: Any) -> T:
@@ -299,6 +300,9 @@ class QuickBooksRig:
     def unkeyed_writes(self) -> int:
         return self.emulator.writes.get("", 0)
 
+    def repeated_keys(self) -> int:
+        return sum(1 for n in self.emulator.requestid_arrivals.values() if n > 1)
+
 
 class XeroRig:
     ledger = "xero"
@@ -358,6 +362,9 @@ class XeroRig:
     def unkeyed_writes(self) -> int:
         return self.emulator.unkeyed_writes
 
+    def repeated_keys(self) -> int:
+        return len(self.emulator.replays)
+
 
 class IntacctRig:
     ledger = "intacct"
@@ -405,7 +412,8 @@ class IntacctRig:
     def forged_webhook(self, web: str, invoice_id: str) -> int:
         delivery = self.deliveries[invoice_id]
         claims = {"iss": "https://api.intacct.com", "exp": int(time.time()) + 300, "companyId": self.tenant}
-        headers = {**delivery.headers, "Authorization": f"Bearer {jwt.encode(claims, 'guessed', algorithm='HS256')}"}
+        forged = jwt.encode(claims, "a guessed shared secret, 32 bytes+", algorithm="HS256")
+        headers = {**delivery.headers, "Authorization": f"Bearer {forged}"}
         return httpx.post(self._url(web), content=delivery.body, headers=headers, timeout=10).status_code
 
     def pay(self, web: str, customer_id: str, invoice_id: str, amount: str, on: date) -> int:
@@ -428,6 +436,12 @@ class IntacctRig:
 
     def unkeyed_writes(self) -> int:
         return len(self.emulator.unkeyed_writes)
+
+    def repeated_keys(self) -> int:
+        header = self.emulator.idempotency_header.lower()
+        with self.emulator._lock:
+            keys = Counter(r.headers[header] for r in self.emulator.requests if header in r.headers)
+        return sum(1 for n in keys.values() if n > 1)
 
 
 RIGS: dict[str, Callable[[], Rig]] = {"quickbooks": QuickBooksRig, "xero": XeroRig, "intacct": IntacctRig}
@@ -521,8 +535,7 @@ def test_one_invoice_quote_to_cash(connected: Connected, faults: bool) -> None:
     try:
         # One invoice makes a dozen or two ledger calls; the fault run takes two in turn, so that every
         # kind of fault comes up at a 10% rate.
-        for run in (["faults-1", "faults-2"] if faults else ["clean"]):
-            _quote_to_cash(rig, stack, run)
+        reminders = [_quote_to_cash(rig, stack, run) for run in (["faults-1", "faults-2"] if faults else ["clean"])]
     finally:
         rig.plan.every = 0
     answered = rig.plan.answered - answered_before
@@ -536,10 +549,12 @@ def test_one_invoice_quote_to_cash(connected: Connected, faults: bool) -> None:
     assert rig.unkeyed_writes() == 0
     print(f"\n[{rig.ledger}/{'faults' if faults else 'clean'}] {time.monotonic() - started:.1f} s; API answers "
           f"{dict(sorted(answered.items()))}; faults armed so far {dict(rig.plan.armed)}; keyed writes "
-          f"{sum(written.values())} over {len(written)} keys")
+          f"{sum(written.values())} over {len(written)} keys, {rig.repeated_keys()} keys sent again; "
+          f"reminders {reminders}")
 
 
-def _quote_to_cash(rig: Rig, stack: DevStack, run: str) -> None:
+def _quote_to_cash(rig: Rig, stack: DevStack, run: str) -> list[str]:
+    """One invoice from quote to cash; returns its reminders as `L<level>:<outcome>`."""
     approver_email = f"ar.{rig.ledger}.{run}@northwind.example"
     approver = stack.cli("approver", "add", approver_email, "--limit", "5000")
     token = approver["token"]
@@ -624,4 +639,4 @@ def _quote_to_cash(rig: Rig, stack: DevStack, run: str) -> None:
     assert len([n for n in notes if "reminder sent" in n]) == len(sent_levels), notes
     assert len([n for n in notes if "reminder approve" in n and approver_email in n]) == 1, notes
     assert len([n for n in notes if "invoice closed" in n]) == 1, notes
-
+    return [f"L{r.level}:{r.outcome}" for r in final.reminders]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, time
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio.client import Client
@@ -47,65 +48,51 @@ class Routed(BaseModel):
 
 async def route_event(client: Client, event: LedgerEvent, defaults: LifecycleDefaults) -> Routed:
     if event.entity == "BankLine" and event.operation == EventOperation.CREATE:
-        return await _start_cash_application(client, event, defaults)
-    if event.entity != "Invoice":
-        # Payments arrive as Invoice updates too (every ledger re-announces the invoices a payment touches);
-        # bank lines, customers and the rest belong to workflows of later issues.
-        return Routed(event_id=event.event_id, entity=event.entity, entity_id=event.entity_id,
-                      workflow_id=None, outcome="ignored")
-    workflow_id = invoice_workflow_id(event.ledger, event.tenant, event.entity_id)
-    try:
-        await client.start_workflow(
-            InvoiceLifecycle.run,
-            LifecycleInput(
-                ledger=event.ledger, tenant=event.tenant, invoice_id=event.entity_id, clock=defaults.clock,
-                company_name=defaults.company_name, how_to_pay=defaults.how_to_pay,
-            ),
-            id=workflow_id,
-            task_queue=defaults.task_queue,
-            start_signal="ledger_event",
-            start_signal_args=[
-                LedgerEventSignal(event_id=event.event_id, entity=event.entity, operation=event.operation.value,
-                                  occurred_at=event.occurred_at)
-            ],
-            # A closed invoice stays closed: a late or replayed event must not start its life again.
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            search_attributes=TypedSearchAttributes([
-                SearchAttributePair(sa.LEDGER, event.ledger),
-                SearchAttributePair(sa.INVOICE_ID, event.entity_id),
-            ]),
-            static_summary=f"Invoice {event.entity_id} in {event.ledger} ({event.tenant})",
-        )
-    except WorkflowAlreadyStartedError:
-        return Routed(event_id=event.event_id, entity=event.entity, entity_id=event.entity_id,
-                      workflow_id=workflow_id, outcome="closed")
-    return Routed(event_id=event.event_id, entity=event.entity, entity_id=event.entity_id,
-                  workflow_id=workflow_id, outcome="signalled")
-
-
-async def _start_cash_application(client: Client, event: LedgerEvent, defaults: LifecycleDefaults) -> Routed:
-    workflow_id = bank_line_workflow_id(event.ledger, event.tenant, event.entity_id)
-    try:
-        await client.start_workflow(
-            CashApplication.run,
+        return await _signal_with_start(
+            client, event, defaults, CashApplication.run,
             CashApplicationInput(ledger=event.ledger, tenant=event.tenant, bank_line_id=event.entity_id,
                                  mode=defaults.cash_mode, auto_limit=defaults.cash_auto_limit),
-            id=workflow_id,
-            task_queue=defaults.task_queue,
+            bank_line_workflow_id(event.ledger, event.tenant, event.entity_id),
+            [SearchAttributePair(sa.LEDGER, event.ledger)],
+            f"Deposit {event.entity_id} in {event.ledger} ({event.tenant}): cash application",
+        )
+    if event.entity == "Invoice":
+        return await _signal_with_start(
+            client, event, defaults, InvoiceLifecycle.run,
+            LifecycleInput(ledger=event.ledger, tenant=event.tenant, invoice_id=event.entity_id,
+                           clock=defaults.clock, company_name=defaults.company_name, how_to_pay=defaults.how_to_pay),
+            invoice_workflow_id(event.ledger, event.tenant, event.entity_id),
+            [SearchAttributePair(sa.LEDGER, event.ledger), SearchAttributePair(sa.INVOICE_ID, event.entity_id)],
+            f"Invoice {event.entity_id} in {event.ledger} ({event.tenant})",
+        )
+    # Payments arrive as Invoice updates too (every ledger re-announces the invoices a payment touches);
+    # customers, estimates and the rest belong to workflows of later issues.
+    return Routed(event_id=event.event_id, entity=event.entity, entity_id=event.entity_id,
+                  workflow_id=None, outcome="ignored")
+
+
+async def _signal_with_start(client: Client, event: LedgerEvent, defaults: LifecycleDefaults, run: Any,
+                             request: BaseModel, workflow_id: str, attributes: list[SearchAttributePair[Any]],
+                             summary: str) -> Routed:
+    try:
+        await client.start_workflow(
+            run, request, id=workflow_id, task_queue=defaults.task_queue,
             start_signal="ledger_event",
             start_signal_args=[
                 LedgerEventSignal(event_id=event.event_id, entity=event.entity, operation=event.operation.value,
                                   occurred_at=event.occurred_at)
             ],
+            # A closed workflow stays closed: a late or replayed event must not start its life again.
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            search_attributes=TypedSearchAttributes([SearchAttributePair(sa.LEDGER, event.ledger)]),
-            static_summary=f"Deposit {event.entity_id} in {event.ledger} ({event.tenant}): cash application",
+            search_attributes=TypedSearchAttributes(attributes),
+            static_summary=summary,
         )
     except WorkflowAlreadyStartedError:
-        return Routed(event_id=event.event_id, entity=event.entity, entity_id=event.entity_id,
-                      workflow_id=workflow_id, outcome="closed")
+        outcome = "closed"
+    else:
+        outcome = "signalled"
     return Routed(event_id=event.event_id, entity=event.entity, entity_id=event.entity_id,
-                  workflow_id=workflow_id, outcome="signalled")
+                  workflow_id=workflow_id, outcome=outcome)
 
 
 def defaults_from_settings(settings: Settings) -> LifecycleDefaults:

@@ -17,9 +17,6 @@ event; a receiver must therefore accept the same event twice (it dedupes on `eve
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import logging
 from datetime import timedelta
@@ -30,6 +27,7 @@ from pydantic import ValidationError
 
 from adapters.ledger import LedgerEvent
 from adapters.sandbox.ledger import SandboxLedger
+from adapters.signatures import hmac_sha256_b64, verify_hmac_sha256_b64
 
 SIGNATURE_HEADER = "x-sandbox-signature"
 FIRST_RETRY_SECONDS = 0.5
@@ -40,14 +38,11 @@ log = logging.getLogger(__name__)
 
 
 def sign(secret: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return hmac_sha256_b64(secret, body)
 
 
 def verify(secret: str, body: bytes, signature: str | None) -> bool:
-    if not signature:
-        return False
-    return hmac.compare_digest(sign(secret, body).encode("ascii"), signature.strip().encode("utf-8"))
+    return verify_hmac_sha256_b64(secret, body, signature)
 
 
 def event_body(events: list[LedgerEvent]) -> bytes:
