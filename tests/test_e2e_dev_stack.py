@@ -208,6 +208,9 @@ def test_approval_form_in_a_real_browser(stack: DevStack) -> None:
             card = page.locator("section.approval", has_text=invoice["invoice_number"])
             card.wait_for(timeout=15000)
             assert "432.10" in card.inner_text()
+            # The ledger's facts are marked in the draft's preview.
+            marked = card.locator("mark.fact").all_inner_texts()
+            assert invoice["invoice_number"] in marked and any("432.10" in fact for fact in marked)
             card.locator("textarea[name=text]").fill(
                 f"Hello Umbrella team, invoice {invoice['invoice_number']} for USD 432.10 is now due. Thank you!")
             card.locator("button[value=edit]").click()

@@ -131,11 +131,11 @@ def test_void_and_notes(ledger: LedgerPort) -> None:
 def test_credit_note_for_an_invoice(ledger: LedgerPort) -> None:
     customer = new_customer(ledger)
     invoice = new_invoice(ledger, customer.id, "200.00")
-    note = ledger.create_credit_note(CreditNoteDraft(customer_id=customer.id, currency="USD", lines=[line("25.00")],
-                                                     issue_date=TODAY, invoice_id=invoice.id, reason="damaged"), "cn-1")
+    draft = CreditNoteDraft(customer_id=customer.id, currency="USD", lines=[line("25.00")], issue_date=TODAY,
+                            invoice_id=invoice.id, reason="damaged")
+    note = ledger.create_credit_note(draft, "cn-1")
     assert note.total == usd("25.00")
-    again = ledger.create_credit_note(CreditNoteDraft(customer_id=customer.id, currency="USD", lines=[line("25.00")],
-                                                      issue_date=TODAY, invoice_id=invoice.id, reason="damaged"), "cn-1")
+    again = ledger.create_credit_note(draft, "cn-1")
     assert again.id == note.id
     assert note.id in {n.id for n in ledger.list_credit_notes(customer_id=customer.id)}
 

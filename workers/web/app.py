@@ -10,6 +10,7 @@ import asyncio
 import html
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Form, Header, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -35,6 +37,20 @@ from workflows.invoice_lifecycle import InvoiceLifecycle
 
 log = logging.getLogger("duecourse.web")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def highlight_facts(body: str, facts: list[str]) -> Markup:
+    """The draft as HTML with every ledger fact it cites marked, so an approver sees at a glance which
+    figures came from the ledger (anything unmarked that looks like a figure deserves a second look)."""
+    text = html.escape(body)
+    wanted = sorted({html.escape(f) for f in facts if f and f.strip()}, key=len, reverse=True)
+    if wanted:
+        pattern = re.compile("|".join(re.escape(f) for f in wanted))
+        text = pattern.sub(lambda m: f'<mark class="fact">{m.group(0)}</mark>', text)
+    return Markup(text.replace("\n", "<br>"))
+
+
+TEMPLATES.env.filters["highlight_facts"] = highlight_facts
 SESSION_COOKIE = "duecourse_session"
 PENDING_QUERY = "AwaitingApproval = true AND ExecutionStatus = 'Running'"
 
