@@ -227,10 +227,6 @@ class Store:
             session.commit()
             return self._approver(row), session_token
 
-    def list_approvers(self) -> list[Approver]:
-        with self.session() as session:
-            return [self._approver(row) for row in session.exec(select(ApproverRow))]
-
     # --- outbox -----------------------------------------------------------------------------------
 
     def outbox_reserve(self, message: OutboxMessage) -> OutboxMessage:

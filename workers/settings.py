@@ -5,11 +5,9 @@ The dev stack writes `stack.json` in the data dir; every other command finds the
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -58,10 +56,6 @@ def write_stack(info: StackInfo, home: Path | None = None) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(info.model_dump_json(indent=2))
     tmp.replace(path)
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text()) if path.exists() else {}
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.cash_application import CashActivities
 from activities.ledger import LedgerActivities, ledger_key
 from activities.messaging import MessagingActivities
-from adapters.drafter import Drafter, TemplateDrafter
+from adapters.drafter import Drafter
 from adapters.ledger import LedgerPort
+from adapters.llm_drafter import drafter_from_env
 from adapters.mail import Mailer, SmtpMailer
 from adapters.store import Store, SyncCursors
 from workers.intake import LifecycleDefaults, defaults_from_settings
@@ -69,14 +70,6 @@ def build_worker(client: Client, *, task_queue: str, ledgers: Mapping[str, Ledge
         max_concurrent_activities=max_concurrent_activities,
         workflow_runner=workflow_runner(),
     )
-
-
-def drafter_from_env() -> Drafter:
-    try:
-        from adapters.llm_drafter import drafter_from_env as llm_drafter_from_env
-    except ImportError:  # pragma: no cover - the LLM drafter is optional at import time
-        return TemplateDrafter()
-    return llm_drafter_from_env()
 
 
 def ledgers_from_settings(settings: Settings, store: Store | None = None) -> Mapping[str, LedgerPort]:
