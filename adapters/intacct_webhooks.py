@@ -43,6 +43,7 @@ from typing import Any
 import jwt
 
 from adapters.ledger import EventOperation, LedgerEvent
+from adapters.webhooks import json_payload
 
 LEDGER = "intacct"
 TRUSTED_CONTEXT_HEADER = "X-Trusted-Context"
@@ -191,14 +192,7 @@ def _timestamp(value: str, index: int) -> datetime:
 
 def parse(body: bytes) -> list[LedgerEvent]:
     """The events of a delivery; ValueError naming what is wrong when the body is not one."""
-    if not body or not body.strip():
-        raise ValueError("webhook body is empty")
-    try:
-        payload: Any = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ValueError("webhook body is not UTF-8 text") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"webhook body is not valid JSON: {error}") from None
+    payload: Any = json_payload(body)
     if isinstance(payload, dict) and "events" in payload:
         payload = payload["events"]
     items = [payload] if isinstance(payload, dict) else payload

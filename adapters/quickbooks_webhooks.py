@@ -17,13 +17,12 @@ the same notification arrives: a hash of (realm, entity, id, operation, lastUpda
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import UTC, datetime
 from typing import Any
 
 from adapters.ledger import EventOperation, LedgerEvent
-from adapters.signatures import hmac_sha256_b64, verify_hmac_sha256_b64
+from adapters.webhooks import hmac_sha256_b64, json_payload, verify_hmac_sha256_b64
 
 LEDGER = "quickbooks"
 SIGNATURE_HEADER = "intuit-signature"
@@ -187,14 +186,7 @@ def parse(body: bytes, tenant_hint: str | None = None) -> list[LedgerEvent]:
 
     `tenant_hint` stands in for a realm id the body leaves out (the web app knows which connection it is).
     """
-    if not body or not body.strip():
-        raise ValueError("webhook body is empty")
-    try:
-        payload: Any = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ValueError("webhook body is not UTF-8 text") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"webhook body is not valid JSON: {error}") from None
+    payload: Any = json_payload(body)
     if isinstance(payload, dict) and "eventNotifications" in payload:
         return _classic(payload, tenant_hint)
     if isinstance(payload, dict) and "specversion" in payload:

@@ -14,13 +14,12 @@ is stable per event so the workflows drop the repeats.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from typing import Any
 
 from adapters.ledger import EventOperation, LedgerEvent
-from adapters.signatures import hmac_sha256_b64, verify_hmac_sha256_b64
+from adapters.webhooks import hmac_sha256_b64, json_payload, verify_hmac_sha256_b64
 
 LEDGER = "xero"
 SIGNATURE_HEADER = "x-xero-signature"
@@ -61,14 +60,7 @@ def _field(event: dict[str, Any], name: str, index: int) -> str:
 def parse(body: bytes) -> list[LedgerEvent]:
     """The ledger events of a verified delivery; [] for an intent-to-receive check (an empty batch).
     ValueError, naming what is wrong, when the body is not a Xero webhook payload."""
-    if not body or not body.strip():
-        raise ValueError("webhook body is empty")
-    try:
-        payload: Any = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ValueError("webhook body is not UTF-8 text") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"webhook body is not valid JSON: {error}") from None
+    payload: Any = json_payload(body)
     if not isinstance(payload, dict) or "events" not in payload:
         raise ValueError('webhook body must be a JSON object with an "events" list')
     items = payload["events"]

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from adapters.ledger import LedgerEvent
 from adapters.sandbox.ledger import SandboxLedger
-from adapters.signatures import hmac_sha256_b64, verify_hmac_sha256_b64
+from adapters.webhooks import hmac_sha256_b64, json_payload, verify_hmac_sha256_b64
 
 SIGNATURE_HEADER = "x-sandbox-signature"
 FIRST_RETRY_SECONDS = 0.5
@@ -52,14 +52,7 @@ def event_body(events: list[LedgerEvent]) -> bytes:
 
 def parse_body(body: bytes) -> list[LedgerEvent]:
     """The events of a webhook body; ValueError naming what is wrong when it is not one."""
-    if not body.strip():
-        raise ValueError("webhook body is empty")
-    try:
-        payload: Any = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ValueError("webhook body is not UTF-8 text") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"webhook body is not valid JSON: {error}") from None
+    payload: Any = json_payload(body)
     if not isinstance(payload, dict) or "events" not in payload:
         raise ValueError('webhook body must be a JSON object with an "events" list')
     if not isinstance(payload["events"], list):
