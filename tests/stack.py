@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from workflows.lifecycle_messages import LifecycleState
 
 DUECOURSE = str(Path(sys.executable).parent / "duecourse")
 
@@ -108,3 +111,41 @@ def wait_until(predicate: Any, timeout: float = 60, interval: float = 0.3, what:
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def temporal(stack: DevStack, action: Any) -> Any:
+    """Run `action(client)` against the stack's Temporal server."""
+    from workers.client import connect
+
+    async def run() -> Any:
+        client = await connect(stack.temporal_address)
+        return await action(client)
+
+    return asyncio.run(run())
+
+
+def workflows_for(stack: DevStack, invoice_id: str) -> list[Any]:
+    async def action(client: Any) -> list[Any]:
+        return [wf async for wf in client.list_workflows(f"InvoiceId = '{invoice_id}'")]
+
+    found: list[Any] = temporal(stack, action)
+    return found
+
+
+def status(stack: DevStack, workflow_id: str) -> LifecycleState:
+    from workflows.invoice_lifecycle import InvoiceLifecycle
+
+    async def action(client: Any) -> LifecycleState:
+        return await client.get_workflow_handle(workflow_id).query(InvoiceLifecycle.status)
+
+    state: LifecycleState = temporal(stack, action)
+    return state
+
+
+def pending_for(stack: DevStack, invoice_id: str) -> dict[str, Any] | None:
+    items = httpx.get(f"{stack.web}/api/approvals", timeout=10).json()
+    return next((item for item in items if item["invoice_id"] == invoice_id), None)
+
+
+def outbox_for(stack: DevStack, invoice_id: str) -> list[dict[str, Any]]:
+    return [m for m in httpx.get(f"{stack.web}/api/outbox", timeout=10).json() if m["invoice_id"] == invoice_id]

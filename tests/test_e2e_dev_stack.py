@@ -3,7 +3,6 @@ SMTP capture, sandbox ledger) driven only through its public surfaces: the CLI, 
 
 from __future__ import annotations
 
-import asyncio
 import email
 import json
 import time
@@ -17,11 +16,8 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from adapters.sandbox import SIGNATURE_HEADER, SandboxLedger, event_body, sign
-from workers.client import connect
-from workflows.invoice_lifecycle import InvoiceLifecycle
-from workflows.lifecycle_messages import LifecycleState
 
-from .stack import DevStack, wait_until
+from .stack import DevStack, outbox_for, pending_for, status, temporal, wait_until, workflows_for
 
 pytestmark = pytest.mark.e2e
 
@@ -37,31 +33,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         assert code == 0, f"duecourse dev did not stop cleanly ({code}):\n{dev.log()}"
 
 
-def temporal(stack: DevStack, action: Any) -> Any:
-    async def run() -> Any:
-        client = await connect(stack.temporal_address)
-        return await action(client)
-
-    return asyncio.run(run())
 
 
-def workflows_for(stack: DevStack, invoice_id: str) -> list[Any]:
-    async def action(client: Client) -> list[Any]:
-        return [wf async for wf in client.list_workflows(f"InvoiceId = '{invoice_id}'")]
-
-    return temporal(stack, action)  # type: ignore[no-any-return]
 
 
-def status(stack: DevStack, workflow_id: str) -> LifecycleState:
-    async def action(client: Client) -> LifecycleState:
-        return await client.get_workflow_handle(workflow_id).query(InvoiceLifecycle.status)
-
-    return temporal(stack, action)  # type: ignore[no-any-return]
 
 
-def pending_for(stack: DevStack, invoice_id: str) -> dict[str, Any] | None:
-    items = httpx.get(f"{stack.web}/api/approvals", timeout=10).json()
-    return next((item for item in items if item["invoice_id"] == invoice_id), None)
 
 
 def new_invoice(stack: DevStack, name: str, amount: str, due_in_days: int) -> dict[str, Any]:
@@ -92,11 +69,12 @@ def test_one_invoice_quote_to_cash(stack: DevStack) -> None:
     assert item["amount"] == "1250.00" and item["currency"] == "USD"
     assert item["customer_name"] == "Globex Corporation"
     assert number in item["draft"]["body"] and "1,250.00" in item["draft"]["body"]
-    def attributes() -> dict[str, Any] | None:
+
+    def visible_attributes() -> dict[str, Any] | None:
         values = {pair.key.name: pair.value for pair in workflows_for(stack, invoice_id)[0].typed_search_attributes}
         return values if values.get("AwaitingApproval") else None
 
-    attributes = wait_until(attributes, what="AwaitingApproval in visibility")
+    attributes = wait_until(visible_attributes, what="AwaitingApproval in visibility")
     assert attributes["Stage"] == "awaiting_approval"
     assert attributes["InvoiceNumber"] == number and attributes["Ledger"] == "sandbox"
     assert attributes["AmountDue"] == 1250.0 and attributes["CustomerName"] == "Globex Corporation"
@@ -115,8 +93,7 @@ def test_one_invoice_quote_to_cash(stack: DevStack) -> None:
     assert again.status_code == 409
 
     # The mail went through SMTP: in the outbox and as an .eml file in the data dir.
-    sent = wait_until(lambda: [m for m in httpx.get(f"{stack.web}/api/outbox", timeout=10).json()
-                               if m["invoice_id"] == invoice_id], what="the reminder in the outbox")
+    sent = wait_until(lambda: outbox_for(stack, invoice_id), what="the reminder in the outbox")
     assert len(sent) == 1 and sent[0]["to"] == "ap@globex.example"
     assert sent[0]["approved_by"] == "ar.lead@northwind.example"
 
@@ -160,7 +137,7 @@ def test_one_invoice_quote_to_cash(stack: DevStack) -> None:
     # followed), the approved one first, and the audit trail was written back to the ledger as notes.
     sent_levels = [r.level for r in final.reminders if r.outcome == "sent"]
     assert sent_levels and len(sent_levels) == len(set(sent_levels))
-    outbox = [m for m in httpx.get(f"{stack.web}/api/outbox", timeout=10).json() if m["invoice_id"] == invoice_id]
+    outbox = outbox_for(stack, invoice_id)
     assert sorted(m["idempotency_key"] for m in outbox) == sorted(
         f"sandbox:demo:{invoice_id}:reminder:L{level}" for level in sent_levels)
     first_sent = next(r for r in final.reminders if r.outcome == "sent")
@@ -218,8 +195,7 @@ def test_approval_form_in_a_real_browser(stack: DevStack) -> None:
             assert "edit recorded" in page.locator(".flash").inner_text()
             page.screenshot(path=str(stack.home / "approvals.png"))
             # The edited text is what the customer receives.
-            wait_until(lambda: [m for m in httpx.get(f"{stack.web}/api/outbox", timeout=10).json()
-                                if m["invoice_id"] == invoice["invoice_id"]], what="the edited mail")
+            wait_until(lambda: outbox_for(stack, invoice["invoice_id"]), what="the edited mail")
             page.goto(f"{stack.web}/outbox")
             message = page.locator("section.outbox-message", has_text=invoice["invoice_number"]).first
             assert "Hello Umbrella team" in message.inner_text()
@@ -244,8 +220,7 @@ def test_restart_resumes_open_workflows(stack: DevStack) -> None:
     response = httpx.post(f"{stack.web}/api/approvals/{item['workflow_id']}", json={"decision": "approve"},
                           headers={"Authorization": f"Bearer {approver['token']}"}, timeout=30)
     assert response.status_code == 200, response.text
-    wait_until(lambda: [m for m in httpx.get(f"{stack.web}/api/outbox", timeout=10).json()
-                        if m["invoice_id"] == invoice["invoice_id"]], what="the mail after restart")
+    wait_until(lambda: outbox_for(stack, invoice["invoice_id"]), what="the mail after restart")
 
 
 def test_healthz_and_kill_switch(stack: DevStack) -> None:
@@ -258,9 +233,8 @@ def test_healthz_and_kill_switch(stack: DevStack) -> None:
                           headers={"Authorization": f"Bearer {approver['token']}"}, timeout=30)
     assert response.status_code == 200
 
-    def sent() -> list[Any]:
-        return [m for m in httpx.get(f"{stack.web}/api/outbox", timeout=10).json()
-                if m["invoice_id"] == invoice["invoice_id"]]
+    def sent() -> list[dict[str, Any]]:
+        return outbox_for(stack, invoice["invoice_id"])
 
     time.sleep(4)
     assert sent() == [], "the kill switch must hold an approved reminder"

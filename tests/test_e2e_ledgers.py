@@ -16,7 +16,6 @@ idempotency key (QuickBooks: requestid) applied twice.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import email
 import email.message
@@ -35,7 +34,7 @@ import jwt
 import pytest
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus
 
 from adapters.intacct import IntacctLedger
 from adapters.ledger import (
@@ -52,12 +51,9 @@ from adapters.quickbooks_webhooks import sign as intuit_sign
 from tests.emulators.intacct import ATTACHMENT, INVOICE, PREFIX, IntacctEmulator, WireError, pick
 from tests.emulators.quickbooks import Assumptions, QuickBooksEmulator
 from tests.emulators.xero import HttpError, XeroEmulator, _exception
-from workers.client import connect
 from workers.settings import read_stack
-from workflows.invoice_lifecycle import InvoiceLifecycle
-from workflows.lifecycle_messages import LifecycleState
 
-from .stack import DevStack, wait_until
+from .stack import DevStack, outbox_for, pending_for, status, wait_until, workflows_for
 
 pytestmark = pytest.mark.e2e
 
@@ -489,35 +485,14 @@ def connected(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         assert code == 0, f"duecourse dev did not stop cleanly ({code}):\n{dev.log()}"
 
 
-def temporal(stack: DevStack, action: Any) -> Any:
-    async def run() -> Any:
-        client = await connect(stack.temporal_address)
-        return await action(client)
-
-    return asyncio.run(run())
 
 
-def workflows_for(stack: DevStack, invoice_id: str) -> list[Any]:
-    async def action(client: Client) -> list[Any]:
-        return [wf async for wf in client.list_workflows(f"InvoiceId = '{invoice_id}'")]
-
-    return temporal(stack, action)
 
 
-def status(stack: DevStack, workflow_id: str) -> LifecycleState:
-    async def action(client: Client) -> LifecycleState:
-        return await client.get_workflow_handle(workflow_id).query(InvoiceLifecycle.status)
-
-    return temporal(stack, action)
 
 
-def pending_for(stack: DevStack, invoice_id: str) -> dict[str, Any] | None:
-    items = httpx.get(f"{stack.web}/api/approvals", timeout=10).json()
-    return next((item for item in items if item["invoice_id"] == invoice_id), None)
 
 
-def outbox_for(stack: DevStack, invoice_id: str) -> list[dict[str, Any]]:
-    return [m for m in httpx.get(f"{stack.web}/api/outbox", timeout=10).json() if m["invoice_id"] == invoice_id]
 
 
 def ledger_today(stack: DevStack) -> date:
