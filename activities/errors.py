@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from temporalio.exceptions import ApplicationError
 
+from adapters.drafting.llm import DrafterError, DrafterRateLimited, DrafterRefused
 from adapters.ledger import (
     LedgerError,
     NotFound,
@@ -19,9 +20,8 @@ from adapters.ledger import (
     RateLimited,
     StaleVersion,
 )
-from adapters.llm_drafter import DrafterError, DrafterRateLimited, DrafterRefused
+from adapters.ledgers.oauth import ReconsentRequired
 from adapters.mail import MailError
-from adapters.oauth import ReconsentRequired
 
 # Error types the workflows inspect; named once here.
 LEDGER_NOT_FOUND = "LedgerNotFound"

@@ -18,7 +18,7 @@ from activities.errors import (
     as_application_errors,
 )
 from activities.ledger import ledger_key
-from adapters.drafter import Draft, Drafter, ReminderFacts, TemplateDrafter
+from adapters.drafting.port import Draft, Drafter, ReminderFacts, TemplateDrafter
 from adapters.ledger import LedgerPort
 from adapters.mail import Mailer, OutgoingMail
 from adapters.store import AuditRecord, OutboxMessage, Store

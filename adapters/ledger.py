@@ -16,6 +16,33 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CENT = Decimal("0.01")
 
+# ISO 4217 minor units that are not two; every other currency has cents.
+_MINOR_UNITS = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0, "RWF": 0,
+    "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}
+
+
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount the currency has: Decimal("0.01") for most, "1" for JPY, "0.001" for KWD."""
+    return Decimal(1).scaleb(-_MINOR_UNITS.get(currency.upper(), 2))
+
+
+def iana_time_zone(name: str | None) -> str | None:
+    """`name` when it is an IANA time zone this machine knows (e.g. "Europe/Berlin"), else None.
+
+    Ledger mappings call this where a zone enters, so a workflow never meets a zone it cannot load."""
+    if not name or not isinstance(name, str) or name != name.strip():
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # stdlib; imported here to keep the module light
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
 
 class Money(BaseModel):
     """An amount in one currency. Arithmetic refuses to mix currencies."""
@@ -88,6 +115,13 @@ class Customer(BaseModel):
     credit_limit: Money | None = None
     # Name of a dunning ladder override for this customer (None: the company default).
     dunning_profile: str | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if iana_time_zone(value) is None:
+            raise ValueError(f"time zone {value!r} is not an IANA time zone name (e.g. 'America/New_York')")
+        return value
 
 
 class InvoiceStatus(StrEnum):
@@ -180,6 +214,36 @@ class PaymentRequest(BaseModel):
     reference: str = ""
     bank_line_id: str | None = None
 
+    def amounts_per_invoice(self) -> dict[str, Decimal]:
+        """The rules every ledger applies before it records a payment, once: the payment and each allocation
+        are positive, in the payment's currency and in whole minor units (cents); allocations naming the same
+        invoice are merged, in order; together they do not exceed the payment. Returns the amount per
+        invoice; raises `PermanentLedgerError` naming the first rule broken."""
+        currency = self.amount.currency
+        unit = minor_unit(currency)
+        if self.amount.amount <= 0:
+            raise PermanentLedgerError(f"a payment must be positive, got {self.amount}")
+        if self.amount.amount != self.amount.amount.quantize(unit):
+            raise PermanentLedgerError(f"payment amount {self.amount.amount} has more decimal places than "
+                                       f"{currency} has")
+        per_invoice: dict[str, Decimal] = {}
+        for allocation in self.allocations:
+            what = f"allocation to {allocation.invoice_id}"
+            if allocation.amount.currency != currency:
+                raise PermanentLedgerError(f"{what} is in {allocation.amount.currency}, the payment in {currency}")
+            if allocation.amount.amount <= 0:
+                raise PermanentLedgerError(f"{what} must be positive, got {allocation.amount}")
+            if allocation.amount.amount != allocation.amount.amount.quantize(unit):
+                raise PermanentLedgerError(f"{what} {allocation.amount.amount} has more decimal places than "
+                                           f"{currency} has")
+            per_invoice[allocation.invoice_id] = per_invoice.get(allocation.invoice_id, Decimal(0)) + \
+                allocation.amount.amount
+        applied = sum(per_invoice.values(), Decimal(0))
+        if applied > self.amount.amount:
+            raise PermanentLedgerError(
+                f"allocations total {Money(amount=applied, currency=currency)} exceeds the payment {self.amount}")
+        return per_invoice
+
 
 class BankLineStatus(StrEnum):
     UNMATCHED = "unmatched"
@@ -241,6 +305,24 @@ class AgingRow(BaseModel):
     @property
     def total(self) -> Decimal:
         return self.current + self.days_1_30 + self.days_31_60 + self.days_61_90 + self.days_91_plus
+
+    def add(self, days_past_due: int, amount: Decimal) -> None:
+        """Put `amount` in the bucket of an invoice `days_past_due` days past its due date (0 or less:
+        current). The one definition of the buckets, for every ledger that computes its own aging."""
+        setattr(self, aging_bucket(days_past_due), getattr(self, aging_bucket(days_past_due)) + amount)
+
+
+def aging_bucket(days_past_due: int) -> str:
+    """The `AgingRow` field an amount this many days past due belongs to."""
+    if days_past_due <= 0:
+        return "current"
+    if days_past_due <= 30:
+        return "days_1_30"
+    if days_past_due <= 60:
+        return "days_31_60"
+    if days_past_due <= 90:
+        return "days_61_90"
+    return "days_91_plus"
 
 
 class EventOperation(StrEnum):

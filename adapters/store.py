@@ -387,7 +387,7 @@ class Connection(BaseModel):
 
 
 class EncryptedTokenStore:
-    """`adapters.oauth.TokenStore` over the store, encrypting tokens with `DUECOURSE_SECRET_KEY` (Fernet)."""
+    """`adapters.ledgers.oauth.TokenStore` over the store, encrypting tokens with `DUECOURSE_SECRET_KEY` (Fernet)."""
 
     def __init__(self, store: Store, key: str) -> None:
         from cryptography.fernet import Fernet
@@ -402,7 +402,7 @@ class EncryptedTokenStore:
         SQLModel.metadata.create_all(store.engine, tables=[ConnectionRow.__table__])  # type: ignore[attr-defined]
 
     def load(self, ledger: str, tenant: str) -> Any:
-        from adapters.oauth import OAuthTokens
+        from adapters.ledgers.oauth import OAuthTokens
 
         with self.store.session() as session:
             row = session.get(ConnectionRow, (ledger, tenant))

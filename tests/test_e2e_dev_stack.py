@@ -15,7 +15,7 @@ import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from adapters.sandbox import SIGNATURE_HEADER, SandboxLedger, event_body, sign
+from adapters.ledgers.sandbox import SIGNATURE_HEADER, SandboxLedger, event_body, sign
 
 from .stack import DevStack, outbox_for, pending_for, status, temporal, wait_until, workflows_for
 

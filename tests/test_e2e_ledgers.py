@@ -36,7 +36,6 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from temporalio.client import WorkflowExecutionStatus
 
-from adapters.intacct import IntacctLedger
 from adapters.ledger import (
     Allocation,
     CustomerDraft,
@@ -47,7 +46,8 @@ from adapters.ledger import (
     RateLimited,
     RetryableLedgerError,
 )
-from adapters.quickbooks_webhooks import sign as intuit_sign
+from adapters.ledgers.intacct.ledger import IntacctLedger
+from adapters.ledgers.quickbooks.webhooks import sign as intuit_sign
 from tests.emulators.intacct import ATTACHMENT, INVOICE, PREFIX, IntacctEmulator, WireError, pick
 from tests.emulators.quickbooks import Assumptions, QuickBooksEmulator
 from tests.emulators.xero import HttpError, XeroEmulator, _exception

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from adapters.drafter import ReminderFacts, TemplateDrafter
-from adapters.guardrails import VIOLATION_KINDS, Violation, check_reminder
+from adapters.drafting.guardrails import VIOLATION_KINDS, Violation, check_reminder
+from adapters.drafting.port import ReminderFacts, TemplateDrafter
 from adapters.ledger import Money
 
 HOW_TO_PAY = (

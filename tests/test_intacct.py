@@ -17,19 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.intacct import (
-    ADJUSTMENT,
-    ADVANCE,
-    ATTACHMENT,
-    CUSTOMER,
-    INVOICE,
-    IntacctLedger,
-    authorization_url,
-    error_for,
-    invoice_status,
-    retry_after_seconds,
-)
-from adapters.intacct_webhooks import parse, trusted_context, verify
 from adapters.ledger import (
     Allocation,
     BankLineStatus,
@@ -48,8 +35,21 @@ from adapters.ledger import (
     RateLimited,
     RetryableLedgerError,
 )
-from adapters.oauth import MemoryTokenStore, OAuthTokens, ReconsentRequired
-from adapters.rate_limit import RateLimiter
+from adapters.ledgers.intacct.ledger import (
+    ADJUSTMENT,
+    ADVANCE,
+    ATTACHMENT,
+    CUSTOMER,
+    INVOICE,
+    IntacctLedger,
+    authorization_url,
+    error_for,
+    invoice_status,
+    retry_after_seconds,
+)
+from adapters.ledgers.intacct.webhooks import parse, trusted_context, verify
+from adapters.ledgers.oauth import MemoryTokenStore, OAuthTokens, ReconsentRequired
+from adapters.ledgers.rate_limit import RateLimiter
 from tests.emulators.intacct import IntacctEmulator
 
 TODAY = date(2026, 3, 2)

@@ -12,9 +12,9 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from adapters.drafter import TemplateDrafter
+from adapters.drafting.port import TemplateDrafter
+from adapters.ledgers.sandbox import SandboxLedger
 from adapters.mail import OutgoingMail
-from adapters.sandbox import SandboxLedger
 from adapters.store import Store
 from workers.intake import LifecycleDefaults
 from workers.worker import build_worker

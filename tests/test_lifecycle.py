@@ -39,10 +39,10 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.messaging import MessagingActivities, SendReminderInput
-from adapters.drafter import TemplateDrafter
+from adapters.drafting.port import TemplateDrafter
 from adapters.ledger import Invoice, LedgerPort, NotFound
+from adapters.ledgers.sandbox import SandboxLedger
 from adapters.mail import OutgoingMail
-from adapters.sandbox import SandboxLedger
 from adapters.store import Store
 from workers.worker import WORKFLOWS, activity_callables, build_worker, workflow_runner
 from workflows import search_attributes as sa

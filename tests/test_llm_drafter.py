@@ -23,10 +23,8 @@ from typing import Any
 import openai
 import pytest
 
-from adapters.drafter import ReminderFacts, TemplateDrafter
-from adapters.guardrails import VIOLATION_KINDS, check_internal_text, check_reminder
-from adapters.ledger import InvoiceLine, Money
-from adapters.llm_drafter import (
+from adapters.drafting.guardrails import VIOLATION_KINDS, check_internal_text, check_reminder
+from adapters.drafting.llm import (
     DEFAULT_MODEL,
     DisputeFacts,
     DisputePayment,
@@ -38,9 +36,11 @@ from adapters.llm_drafter import (
     drafter_from_env,
     template_dispute_summary,
 )
-from adapters.prompts import PromptFileError, PromptNotFound, PromptRegistry
+from adapters.drafting.port import ReminderFacts, TemplateDrafter
+from adapters.drafting.prompts import PromptFileError, PromptNotFound, PromptRegistry
+from adapters.ledger import InvoiceLine, Money
 from tests.fake_openai import FakeOpenAI, Reply, Responder, answer, error, request_facts, slow
-from workers.drafts_bench import bench_drafts_main, sample_facts
+from workers.bench.drafts import bench_drafts_main, sample_facts
 
 FACTS = ReminderFacts(
     company_name="Northwind Traders Ltd",
@@ -269,7 +269,7 @@ def test_every_violation_kind_is_injected() -> None:
 
 
 def test_the_competent_model_writes_drafts_that_pass_for_varied_facts() -> None:
-    from adapters.llm_drafter import reminder_facts_for_model
+    from adapters.drafting.llm import reminder_facts_for_model
 
     for facts in sample_facts(40, seed=3):
         d = write_reminder(reminder_facts_for_model(facts))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.match_cli import bench_match_main, match_main
+from workers.batch.match_cli import bench_match_main, match_main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,7 @@ def write(tmp_path: Path, invoices: str = INVOICES, payments: str = PAYMENTS) ->
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "workers.match_cli", *args],
+        [sys.executable, "-m", "workers.batch.match_cli", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -220,7 +220,7 @@ def test_progress_bar_is_drawn_only_on_a_terminal(tmp_path: Path) -> None:
             [
                 sys.executable,
                 "-m",
-                "workers.match_cli",
+                "workers.batch.match_cli",
                 "--invoices",
                 str(invoices_csv),
                 "--payments",

@@ -37,10 +37,16 @@ from adapters.ledger import (
     RetryableLedgerError,
     StaleVersion,
 )
-from adapters.oauth import MemoryTokenStore, OAuthTokens, ReconsentRequired
-from adapters.quickbooks import QuickBooksLedger, aging_rows, authorization_url, exchange_code, request_id
-from adapters.quickbooks_webhooks import parse, sign, verify
-from adapters.rate_limit import RateLimiter
+from adapters.ledgers.oauth import MemoryTokenStore, OAuthTokens, ReconsentRequired
+from adapters.ledgers.quickbooks.ledger import (
+    QuickBooksLedger,
+    aging_rows,
+    authorization_url,
+    exchange_code,
+    request_id,
+)
+from adapters.ledgers.quickbooks.webhooks import parse, sign, verify
+from adapters.ledgers.rate_limit import RateLimiter
 from tests.emulators.quickbooks import Assumptions, Change, Limits, QuickBooksEmulator
 
 PACIFIC = timezone(timedelta(hours=-7))

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from adapters.ledger import Allocation, Money, PaymentRequest
-from adapters.sandbox import SandboxLedger
+from adapters.ledgers.sandbox import SandboxLedger
 from adapters.store import AuditRecord, Store
 from workers.reports import SHADOW_ACTION, shadow_cash_report
 

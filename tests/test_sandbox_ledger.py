@@ -30,7 +30,7 @@ from adapters.ledger import (
     PaymentRequest,
     PermanentLedgerError,
 )
-from adapters.sandbox import (
+from adapters.ledgers.sandbox import (
     COMPANY_NAME,
     SIGNATURE_HEADER,
     SandboxLedger,
@@ -41,8 +41,8 @@ from adapters.sandbox import (
     sign,
     verify,
 )
-from adapters.sandbox.seed import BUCKETS, HABITS, aging_bucket
-from adapters.sandbox.webhooks import retry_delay
+from adapters.ledgers.sandbox.seed import BUCKETS, HABITS, aging_bucket
+from adapters.ledgers.sandbox.webhooks import retry_delay
 
 TODAY = date(2025, 3, 14)
 ROOT = Path(__file__).resolve().parents[1]
@@ -751,7 +751,7 @@ def test_concurrent_writers_do_not_lock_each_other_out(tmp_path: Path) -> None:
     # A real second process writes at the same time as the threads.
     script = (
         "import sys; from datetime import date; from decimal import Decimal;"
-        "from adapters.sandbox import SandboxLedger;"
+        "from adapters.ledgers.sandbox import SandboxLedger;"
         "ledger = SandboxLedger(sys.argv[1]);"
         f"[ledger.add_invoice('{customer.id}', Decimal('1.00'), due_date=date(2025, 3, 14)) for _ in range({rounds})]"
     )

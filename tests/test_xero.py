@@ -23,7 +23,6 @@ from xero_python.api_client import ModelFinder
 from xero_python.api_client.deserializer import deserialize
 from xero_python.api_client.serializer import serialize, serialize_date_ms
 
-from adapters import xero_webhooks
 from adapters.ledger import (
     Allocation,
     BankLineStatus,
@@ -41,9 +40,10 @@ from adapters.ledger import (
     RateLimited,
     RetryableLedgerError,
 )
-from adapters.oauth import MemoryTokenStore, OAuthTokens, ReconsentRequired
-from adapters.rate_limit import RateLimiter
-from adapters.xero import (
+from adapters.ledgers.oauth import MemoryTokenStore, OAuthTokens, ReconsentRequired
+from adapters.ledgers.rate_limit import RateLimiter
+from adapters.ledgers.xero import webhooks as xero_webhooks
+from adapters.ledgers.xero.ledger import (
     XeroLedger,
     authorization_url,
     connect,

@@ -77,7 +77,7 @@ def _stack() -> Any:
 
 
 def _sandbox() -> tuple[Any, Any]:
-    from adapters.sandbox import SandboxLedger
+    from adapters.ledgers.sandbox import SandboxLedger
 
     stack = _stack()
     return SandboxLedger(stack.sandbox_db, tenant=stack.tenant), stack
@@ -400,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] == ["match"]:
-            from workers.match_cli import match_main
+            from workers.batch.match_cli import match_main
 
             return match_main(argv[1:])
         if argv[:1] == ["bench"]:
@@ -417,11 +417,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _bench(argv: list[str]) -> int:
     if argv[:1] == ["match"]:
-        from workers.match_cli import bench_match_main
+        from workers.batch.match_cli import bench_match_main
 
         return bench_match_main(argv[1:])
     if argv[:1] == ["drafts"]:
-        from workers.drafts_bench import bench_drafts_main
+        from workers.bench.drafts import bench_drafts_main
 
         return bench_drafts_main(argv[1:])
     print("usage: duecourse bench {match,drafts} [options]", file=sys.stderr)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import uvicorn
 
-from adapters.sandbox import COMPANY_NAME, SandboxLedger, WebhookDispatcher, seed_demo_company
+from adapters.ledgers.sandbox import COMPANY_NAME, SandboxLedger, WebhookDispatcher, seed_demo_company
 from adapters.store import Store
 from workers.client import connect
 from workers.intake import LifecycleDefaults

@@ -16,9 +16,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.cash_application import CashActivities
 from activities.ledger import LedgerActivities, ledger_key
 from activities.messaging import MessagingActivities
-from adapters.drafter import Drafter
+from adapters.drafting.llm import drafter_from_env
+from adapters.drafting.port import Drafter
 from adapters.ledger import LedgerPort
-from adapters.llm_drafter import drafter_from_env
 from adapters.mail import Mailer, SmtpMailer
 from adapters.store import Store, SyncCursors
 from workers.intake import LifecycleDefaults, defaults_from_settings
@@ -74,7 +74,7 @@ def build_worker(client: Client, *, task_queue: str, ledgers: Mapping[str, Ledge
 
 def ledgers_from_settings(settings: Settings, store: Store | None = None) -> Mapping[str, LedgerPort]:
     """The sandbox ledger (when there is one) and every connected ledger company in the store."""
-    from adapters.sandbox import SandboxLedger
+    from adapters.ledgers.sandbox import SandboxLedger
     from workers.connect import ConnectedLedgers
 
     stack = read_stack(settings.home)

@@ -1,7 +1,9 @@
 """What a human decides on: pending approval items and the decisions that answer them.
 
-Shared by every workflow that waits for a person (reminders, payment matches, credit reviews); the web app
-lists items through the `pending_approval` query and delivers decisions as the `decide` update.
+Shared by every workflow that waits for a person (reminders, payment matches, credit reviews): each one
+subclasses `ApprovalInterface`, and the web app, the CLI and chat integrations list items through
+`ApprovalInterface.pending_approval` and deliver decisions through `ApprovalInterface.decide`, whatever the
+workflow type behind the id.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel
+from temporalio import workflow
 
-from adapters.drafter import Draft
+from adapters.drafting.port import Draft
 
 
 class DecisionKind(StrEnum):
@@ -70,3 +73,47 @@ class PendingApproval(BaseModel):
     draft: Draft | None = None
     # Payment matches: the engine's suggestion (allocations, confidence, explanation)
     suggestion: dict[str, Any] | None = None
+
+
+class ApprovalInterface:
+    """The typed approval interface of every workflow that waits for a person.
+
+    The handlers live here, once: the `decide` update (with its validator), the `operator_decision` signal
+    for operators in the Temporal CLI/UI, and the `pending_approval` query. A workflow subclasses this and
+    supplies three plain methods: the item pending now, what is wrong with a decision (None when nothing),
+    and how it takes a valid decision. Callers name the handlers through this class, never by string."""
+
+    @workflow.query
+    def pending_approval(self) -> PendingApproval | None:
+        """The item awaiting a human, or None."""
+        return self._pending_item()
+
+    @workflow.update
+    def decide(self, decision: Decision) -> DecisionResult:
+        """A human's verdict on the pending item; the validator refuses a stale or unauthorised one."""
+        return self._take_decision(decision)
+
+    @decide.validator
+    def _validate_decision(self, decision: Decision) -> None:
+        problem = self._decision_problem(decision)
+        if problem:
+            raise ValueError(problem)
+
+    @workflow.signal
+    def operator_decision(self, decision: Decision) -> None:
+        """The same decision from an operator; one that the update would refuse is logged and ignored."""
+        problem = self._decision_problem(decision)
+        if problem:
+            workflow.logger.warning("operator decision ignored: %s", problem)
+            return
+        self._take_decision(decision)
+
+    def _pending_item(self) -> PendingApproval | None:
+        raise NotImplementedError
+
+    def _decision_problem(self, decision: Decision) -> str | None:
+        raise NotImplementedError
+
+    def _take_decision(self, decision: Decision) -> DecisionResult:
+        """Record a decision `_decision_problem` found nothing wrong with, and wake the workflow."""
+        raise NotImplementedError

@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.cash_application import (
@@ -35,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.messaging import AuditInput, MessagingActivities
     from workflows import search_attributes as sa
-    from workflows.approvals import Decision, DecisionKind, DecisionResult, PendingApproval
+    from workflows.approvals import ApprovalInterface, Decision, DecisionKind, DecisionResult, PendingApproval
     from workflows.invoice_lifecycle import invoice_workflow_id
     from workflows.lifecycle_messages import LedgerEventSignal, PaymentAppliedSignal
 
@@ -71,7 +72,7 @@ class CashApplicationState(BaseModel):
 
 
 @workflow.defn
-class CashApplication:
+class CashApplication(ApprovalInterface):
     def __init__(self) -> None:
         self.state = CashApplicationState()
         self._decision: Decision | None = None
@@ -84,37 +85,22 @@ class CashApplication:
         if event.event_id not in self.state.seen_events:
             self.state.seen_events = [*self.state.seen_events, event.event_id][-100:]
 
-    @workflow.update
-    def decide(self, decision: Decision) -> DecisionResult:
+    def _take_decision(self, decision: Decision) -> DecisionResult:
         pending = self.state.pending
-        assert pending is not None
+        if pending is None:  # the validator and the signal handler refuse a decision with nothing pending
+            raise ApplicationError("a decision arrived with nothing awaiting approval", non_retryable=True)
         self._decision = decision
         return DecisionResult(item_id=pending.item_id, decision=decision.decision, stage=self.state.stage,
                               message=f"{decision.decision.value} recorded for {pending.item_id}")
-
-    @decide.validator
-    def _validate(self, decision: Decision) -> None:
-        problem = self._problem(decision)
-        if problem:
-            raise ValueError(problem)
-
-    @workflow.signal
-    def operator_decision(self, decision: Decision) -> None:
-        problem = self._problem(decision)
-        if problem:
-            workflow.logger.warning("operator decision ignored: %s", problem)
-            return
-        self._decision = decision
 
     @workflow.query
     def status(self) -> CashApplicationState:
         return self.state
 
-    @workflow.query
-    def pending_approval(self) -> PendingApproval | None:
+    def _pending_item(self) -> PendingApproval | None:
         return self.state.pending
 
-    def _problem(self, decision: Decision) -> str | None:
+    def _decision_problem(self, decision: Decision) -> str | None:
         pending, match = self.state.pending, self.state.match
         if pending is None or match is None or self._decision is not None:
             return f"nothing is awaiting approval on this deposit (stage: {self.state.stage})"

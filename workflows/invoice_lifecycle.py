@@ -33,9 +33,10 @@ with workflow.unsafe.imports_passed_through():
         MessagingActivities,
         SendReminderInput,
     )
-    from adapters.drafter import Draft, ReminderFacts
+    from adapters.drafting.port import Draft, ReminderFacts
     from adapters.ledger import Invoice, InvoiceStatus
     from workflows import search_attributes as sa
+    from workflows.approvals import ApprovalInterface
     from workflows.dunning import (
         DunningLadder,
         Escalate,
@@ -92,7 +93,7 @@ class _InvoiceGone(Exception):
 
 
 @workflow.defn
-class InvoiceLifecycle:
+class InvoiceLifecycle(ApprovalInterface):
     def __init__(self) -> None:
         self.state = LifecycleState()
         self._input: LifecycleInput | None = None
@@ -134,10 +135,10 @@ class InvoiceLifecycle:
         self.state.promise_until = promise.until
         self._wake += 1
 
-    @workflow.update
-    def decide(self, decision: Decision) -> DecisionResult:
+    def _take_decision(self, decision: Decision) -> DecisionResult:
         pending = self.state.pending
-        assert pending is not None  # guaranteed by the validator
+        if pending is None:  # the validator and the signal handler refuse a decision with nothing pending
+            raise ApplicationError("a decision arrived with nothing awaiting approval", non_retryable=True)
         self._decision = decision
         self._wake += 1
         return DecisionResult(
@@ -145,27 +146,11 @@ class InvoiceLifecycle:
             message=f"{decision.decision.value} recorded for {pending.item_id}",
         )
 
-    @decide.validator
-    def _validate_decision(self, decision: Decision) -> None:
-        problem = self._decision_problem(decision)
-        if problem:
-            raise ValueError(problem)
-
-    @workflow.signal
-    def operator_decision(self, decision: Decision) -> None:
-        problem = self._decision_problem(decision)
-        if problem:
-            workflow.logger.warning("operator decision ignored: %s", problem)
-            return
-        self._decision = decision
-        self._wake += 1
-
     @workflow.query
     def status(self) -> LifecycleState:
         return self.state
 
-    @workflow.query
-    def pending_approval(self) -> PendingApproval | None:
+    def _pending_item(self) -> PendingApproval | None:
         return self.state.pending
 
     def _decision_problem(self, decision: Decision) -> str | None:

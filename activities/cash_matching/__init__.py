@@ -2,21 +2,11 @@
 
 `MatchingEngine` is built once from the open invoices and learned payer aliases and decides each payment
 `auto`, `review` or `unmatched`, with allocations, a calibrated confidence and an explanation a clerk can
-read. `csv_io` reads and writes the batch files of `duecourse match`; `generator` makes the labelled data
-set of `duecourse bench match`.
+read. The batch files of `duecourse match` and the labelled data of `duecourse bench match` live with the
+CLI (`workers.batch`, `workers.bench`).
 """
 
-from activities.cash_matching.csv_io import (
-    CsvLoad,
-    InputFileError,
-    RowError,
-    read_aliases,
-    read_invoices,
-    read_payments,
-    write_matches,
-)
 from activities.cash_matching.engine import MatchingEngine, find_combination, match_payments
-from activities.cash_matching.generator import LabelledDataset, LabelledPayment, generate_dataset
 from activities.cash_matching.model import (
     Allocation,
     Decision,
@@ -30,28 +20,18 @@ from activities.cash_matching.references import InvoiceMention, ReferenceReading
 
 __all__ = [
     "Allocation",
-    "CsvLoad",
     "CustomerNameIndex",
     "Decision",
     "IncomingPayment",
-    "InputFileError",
     "InvoiceMention",
-    "LabelledDataset",
-    "LabelledPayment",
     "MatchConfig",
     "MatchResult",
     "MatchingEngine",
     "OpenInvoice",
     "ReferenceReading",
-    "RowError",
     "find_combination",
-    "generate_dataset",
     "match_payments",
     "name_similarity",
     "normalise_name",
-    "read_aliases",
-    "read_invoices",
-    "read_payments",
     "read_reference",
-    "write_matches",
 ]

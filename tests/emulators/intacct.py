@@ -1,5 +1,5 @@
 """A local Sage Intacct REST API (v1) for tests: one HTTP server on 127.0.0.1 that behaves like the real
-API on the wire (LEDGER_APIS.md Part C, checklist D3), so `adapters.intacct.IntacctLedger` runs against it
+API on the wire (LEDGER_APIS.md Part C, checklist D3), so `IntacctLedger` runs against it
 unmodified.
 
 What it reproduces:
@@ -65,9 +65,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from adapters.intacct import IntacctLedger
-from adapters.oauth import MemoryTokenStore, TokenStore
-from adapters.rate_limit import RateLimiter
+from adapters.ledgers.intacct.ledger import IntacctLedger
+from adapters.ledgers.oauth import MemoryTokenStore, TokenStore
+from adapters.ledgers.rate_limit import RateLimiter
 
 PREFIX = "/ia/api/v1"
 CENT = Decimal("0.01")

@@ -54,9 +54,9 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from adapters.oauth import MemoryTokenStore, OAuthTokens, TokenStore
-from adapters.quickbooks import QuickBooksLedger
-from adapters.quickbooks_webhooks import sign
+from adapters.ledgers.oauth import MemoryTokenStore, OAuthTokens, TokenStore
+from adapters.ledgers.quickbooks.ledger import QuickBooksLedger
+from adapters.ledgers.quickbooks.webhooks import sign
 
 # QuickBooks stamps times in the company's zone; Pacific, as in Intuit's samples.
 COMPANY_ZONE = timezone(timedelta(hours=-7))

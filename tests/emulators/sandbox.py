@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from adapters.sandbox import SandboxLedger
+from adapters.ledgers.sandbox import SandboxLedger
 
 
 @contextmanager

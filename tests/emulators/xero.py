@@ -55,9 +55,9 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from adapters.oauth import MemoryTokenStore
-from adapters.rate_limit import RateLimiter
-from adapters.xero import XeroLedger, tokens_from_response
+from adapters.ledgers.oauth import MemoryTokenStore
+from adapters.ledgers.rate_limit import RateLimiter
+from adapters.ledgers.xero.ledger import XeroLedger, tokens_from_response
 
 log = logging.getLogger("tests.emulators.xero")
 

@@ -27,13 +27,14 @@ from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from adapters import intacct_webhooks, quickbooks_webhooks, xero_webhooks
 from adapters.ledger import LedgerEvent
-from adapters.sandbox.webhooks import SIGNATURE_HEADER, parse_body, verify
+from adapters.ledgers.intacct import webhooks as intacct_webhooks
+from adapters.ledgers.quickbooks import webhooks as quickbooks_webhooks
+from adapters.ledgers.sandbox.webhooks import SIGNATURE_HEADER, parse_body, verify
+from adapters.ledgers.xero import webhooks as xero_webhooks
 from adapters.store import Approver, Store
 from workers.intake import LifecycleDefaults, route_event
-from workflows.approvals import AllocationChoice, Decision, DecisionKind, PendingApproval
-from workflows.invoice_lifecycle import InvoiceLifecycle
+from workflows.approvals import AllocationChoice, ApprovalInterface, Decision, DecisionKind, PendingApproval
 
 log = logging.getLogger("duecourse.web")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -150,7 +151,7 @@ def create_app(config: WebConfig) -> FastAPI:
 
         async def one(workflow_id: str) -> PendingApproval | None:
             try:
-                return await client().get_workflow_handle(workflow_id).query(InvoiceLifecycle.pending_approval)
+                return await client().get_workflow_handle(workflow_id).query(ApprovalInterface.pending_approval)
             except RPCError:
                 return None  # closed between listing and asking: no longer pending
 
@@ -166,7 +167,7 @@ def create_app(config: WebConfig) -> FastAPI:
         )
         handle = client().get_workflow_handle(workflow_id)
         try:
-            result = await handle.execute_update(InvoiceLifecycle.decide, decision)
+            result = await handle.execute_update(ApprovalInterface.decide, decision)
         except WorkflowUpdateFailedError as error:
             cause = error.cause
             message = getattr(cause, "message", None) or str(cause or error)

@@ -20,10 +20,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from adapters.drafter import Draft, Drafter, ReminderFacts, Tone
-from adapters.guardrails import check_reminder
+from adapters.drafting.guardrails import check_reminder
+from adapters.drafting.llm import DrafterError, LlmDrafter, drafter_from_env
+from adapters.drafting.port import Draft, Drafter, ReminderFacts, Tone
 from adapters.ledger import Money
-from adapters.llm_drafter import DrafterError, LlmDrafter, drafter_from_env
 
 _COMPANIES = [
     ("Northwind Traders Ltd", "GB"),

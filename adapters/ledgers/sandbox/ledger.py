@@ -55,7 +55,7 @@ from adapters.ledger import (
     PaymentRequest,
     PermanentLedgerError,
 )
-from adapters.sandbox.models import (
+from adapters.ledgers.sandbox.models import (
     AllocationRow,
     BankLineRow,
     CreditNoteRow,

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.ledger import EventOperation, LedgerEvent
-from adapters.webhooks import hmac_sha256_b64, json_payload, verify_hmac_sha256_b64
+from adapters.ledgers.signing import hmac_sha256_b64, json_payload, verify_hmac_sha256_b64
 
 LEDGER = "xero"
 SIGNATURE_HEADER = "x-xero-signature"

@@ -97,9 +97,9 @@ from adapters.ledger import (
     RetryableLedgerError,
     StaleVersion,
 )
-from adapters.oauth import OAuthTokens, ReconsentRequired, TokenStore
-from adapters.quickbooks_webhooks import event_id, parse_time
-from adapters.rate_limit import RateLimiter
+from adapters.ledgers.oauth import OAuthTokens, ReconsentRequired, TokenStore
+from adapters.ledgers.quickbooks.webhooks import event_id, parse_time
+from adapters.ledgers.rate_limit import RateLimiter
 
 LEDGER = "quickbooks"
 API_URL = "https://quickbooks.api.intuit.com"

@@ -24,7 +24,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from activities.cash_matching.csv_io import (
+from activities.cash_matching.engine import MatchingEngine
+from activities.cash_matching.model import IncomingPayment, MatchConfig, MatchResult, OpenInvoice
+from workers.batch.csv_io import (
     CsvLoad,
     InputFileError,
     RowError,
@@ -35,9 +37,7 @@ from activities.cash_matching.csv_io import (
     write_matches,
     write_payments,
 )
-from activities.cash_matching.engine import MatchingEngine
-from activities.cash_matching.generator import LabelledDataset, generate_dataset
-from activities.cash_matching.model import IncomingPayment, MatchConfig, MatchResult, OpenInvoice
+from workers.bench.match_data import LabelledDataset, generate_dataset
 
 _SHOWN_ROW_ERRORS = 50
 # the targets the benchmark is held to

@@ -26,7 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from adapters.drafter import ReminderFacts
+from adapters.drafting.port import ReminderFacts
 from adapters.ledger import Money
 
 ViolationKind = Literal["amount", "date", "invoice_number", "forbidden_language", "missing_element", "tone", "length"]

@@ -4,6 +4,6 @@ Every draft records the id and version of the prompt that produced it, so a prom
 file, never an edit of one that drafts already cite.
 """
 
-from adapters.prompts.registry import Prompt, PromptFileError, PromptNotFound, PromptRegistry
+from adapters.drafting.prompts.registry import Prompt, PromptFileError, PromptNotFound, PromptRegistry
 
 __all__ = ["Prompt", "PromptFileError", "PromptNotFound", "PromptRegistry"]

@@ -43,7 +43,7 @@ from typing import Any
 import jwt
 
 from adapters.ledger import EventOperation, LedgerEvent
-from adapters.webhooks import json_payload
+from adapters.ledgers.signing import json_payload
 
 LEDGER = "intacct"
 TRUSTED_CONTEXT_HEADER = "X-Trusted-Context"

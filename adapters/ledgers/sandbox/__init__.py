@@ -1,8 +1,8 @@
 """The sandbox ledger: the embedded default ledger (SQLite), its signed webhooks and its demo company."""
 
-from adapters.sandbox.ledger import SandboxLedger
-from adapters.sandbox.seed import COMPANY_NAME, seed_demo_company
-from adapters.sandbox.webhooks import SIGNATURE_HEADER, WebhookDispatcher, event_body, parse_body, sign, verify
+from adapters.ledgers.sandbox.ledger import SandboxLedger
+from adapters.ledgers.sandbox.seed import COMPANY_NAME, seed_demo_company
+from adapters.ledgers.sandbox.webhooks import SIGNATURE_HEADER, WebhookDispatcher, event_body, parse_body, sign, verify
 
 __all__ = [
     "COMPANY_NAME",

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from adapters.ledger import CENT, Customer, Invoice, InvoiceLine
-from adapters.sandbox.ledger import SandboxLedger
+from adapters.ledgers.sandbox.ledger import SandboxLedger
 
 COMPANY_NAME = "Northwind Studio"
 BUCKETS = ("current", "1-30", "31-60", "61-90", "91+")

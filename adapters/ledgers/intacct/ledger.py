@@ -71,7 +71,6 @@ from typing import Any
 
 import httpx
 
-from adapters.intacct_webhooks import change_event_id
 from adapters.ledger import (
     CENT,
     AgingRow,
@@ -100,8 +99,9 @@ from adapters.ledger import (
     RateLimited,
     RetryableLedgerError,
 )
-from adapters.oauth import OAuthTokens, ReconsentRequired, TokenStore
-from adapters.rate_limit import RateLimiter
+from adapters.ledgers.intacct.webhooks import change_event_id
+from adapters.ledgers.oauth import OAuthTokens, ReconsentRequired, TokenStore
+from adapters.ledgers.rate_limit import RateLimiter
 
 LEDGER = "intacct"
 DEFAULT_BASE_URL = "https://api.intacct.com/ia/api/v1"

@@ -107,8 +107,8 @@ from adapters.ledger import (
     RateLimited,
     RetryableLedgerError,
 )
-from adapters.oauth import OAuthTokens, ReconsentRequired, TokenStore
-from adapters.rate_limit import RateLimiter
+from adapters.ledgers.oauth import OAuthTokens, ReconsentRequired, TokenStore
+from adapters.ledgers.rate_limit import RateLimiter
 
 log = logging.getLogger("duecourse.xero")
 

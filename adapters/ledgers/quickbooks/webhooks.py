@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.ledger import EventOperation, LedgerEvent
-from adapters.webhooks import hmac_sha256_b64, json_payload, verify_hmac_sha256_b64
+from adapters.ledgers.signing import hmac_sha256_b64, json_payload, verify_hmac_sha256_b64
 
 LEDGER = "quickbooks"
 SIGNATURE_HEADER = "intuit-signature"

@@ -26,8 +26,8 @@ import httpx
 from pydantic import ValidationError
 
 from adapters.ledger import LedgerEvent
-from adapters.sandbox.ledger import SandboxLedger
-from adapters.webhooks import hmac_sha256_b64, json_payload, verify_hmac_sha256_b64
+from adapters.ledgers.sandbox.ledger import SandboxLedger
+from adapters.ledgers.signing import hmac_sha256_b64, json_payload, verify_hmac_sha256_b64
 
 SIGNATURE_HEADER = "x-sandbox-signature"
 FIRST_RETRY_SECONDS = 0.5

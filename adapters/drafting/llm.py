@@ -5,7 +5,7 @@ invoice line descriptions (`describe_invoice_lines`), each with its own versione
 
 Any OpenAI-compatible endpoint works (OpenAI, vLLM, Ollama, LM Studio, gateways) through the `openai`
 client. The model answers a pydantic schema (JSON-schema response format where the endpoint supports
-it, JSON mode plus validation where it does not). Every answer passes `adapters.guardrails`; a
+it, JSON mode plus validation where it does not). Every answer passes `adapters.drafting.guardrails`; a
 malformed answer or one that fails a check is regenerated once, and then the deterministic
 `TemplateDrafter` answers and the draft says why (`fallback_reason`).
 
@@ -29,10 +29,17 @@ from typing import Any, Literal, TypeVar, cast
 import openai
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from adapters.drafter import Draft, Drafter, ReminderFacts, TemplateDrafter, Tone
-from adapters.guardrails import Figures, Violation, check_internal_text, check_reminder, dates_in, small_numbers
+from adapters.drafting.guardrails import (
+    Figures,
+    Violation,
+    check_internal_text,
+    check_reminder,
+    dates_in,
+    small_numbers,
+)
+from adapters.drafting.port import Draft, Drafter, ReminderFacts, TemplateDrafter, Tone
+from adapters.drafting.prompts import Prompt, PromptRegistry
 from adapters.ledger import InvoiceLine, Money
-from adapters.prompts import Prompt, PromptRegistry
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Sage Intacct behind the ledger port."""

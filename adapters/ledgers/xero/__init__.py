@@ -1,0 +1,1 @@
+"""Xero behind the ledger port."""

@@ -1,0 +1,1 @@
+"""Benchmarks of the CLI (`duecourse bench ...`) and the labelled data they run on."""
