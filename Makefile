@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTHON ?= python3
 
-.PHONY: dev test lint typecheck unit venv chromium bench clean
+.PHONY: dev test check lint typecheck venv chromium bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +27,17 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy
 
+# Everything, the end-to-end stacks included; the 25 slowest tests are listed at the end.
 test: venv chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=25 $(PYTEST_ARGS)
+
+# The quick loop: lint, types and every test but the end-to-end stacks (marked e2e). CI runs `make test`.
+check: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m "not e2e" --durations=10 $(PYTEST_ARGS)
 
 bench: venv
 	$(VENV)/bin/duecourse bench match

@@ -1,21 +1,37 @@
 """Cash-application activities: match a bank line against the open invoices, apply it in the ledger,
-and remember what a clerk taught (payer aliases)."""
+re-read a bank line, and remember what a clerk taught (payer aliases).
+
+Light at import time, because the CashApplication workflow imports this module for the activities'
+inputs and outputs: the matching engine (rapidfuzz) is imported inside the one activity that runs it, and
+the store only for type checking (the worker builds `CashActivities` with one).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextvars
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.cash_matching import IncomingPayment, MatchConfig, MatchingEngine, OpenInvoice
-from activities.errors import OUTBOUND_PAUSED, as_application_errors
+from activities.error_types import LEDGER_NOT_CONNECTED, OUTBOUND_PAUSED
+from activities.errors import as_application_errors
 from activities.ledger import ledger_key
-from adapters.ledger import Allocation, BankLineStatus, LedgerPort, Money, PaymentRequest
-from adapters.store import Store
+from adapters.ledger import Allocation, BankLine, BankLineStatus, Invoice, LedgerPort, Money, PaymentRequest
+
+if TYPE_CHECKING:
+    from activities.cash_matching import MatchResult
+    from adapters.store import Store
+
+# The listing a retried match resumes from travels in its heartbeat details; past this many invoices
+# (about 1 MB of JSON, Temporal refuses payloads over 2 MB) it is left out and a retry lists again.
+RESUMABLE_INVOICES = 4000
 
 
 class MatchBankLineInput(BaseModel):
@@ -50,6 +66,29 @@ class BankLineMatch(BaseModel):
     customer_name: str | None = None
     allocations: list[SuggestedAllocation] = Field(default_factory=list)
     deduction_reason: str | None = None
+
+
+class MatchProgress(BaseModel):
+    """How far a match got, sent as its heartbeat details: a retry reads none of it from the ledger again."""
+
+    line: BankLine | None = None
+    open_invoices: list[Invoice] | None = None  # without their lines: the engine does not read them
+
+
+class CheckBankLineInput(BaseModel):
+    ledger: str
+    tenant: str
+    bank_line_id: str
+
+
+class BankLineCheck(BaseModel):
+    bank_line_id: str
+    status: str  # a BankLineStatus value
+    payment_id: str | None = None
+
+    @property
+    def unmatched(self) -> bool:
+        return self.status == BankLineStatus.UNMATCHED.value
 
 
 class ApplyPaymentInput(BaseModel):
@@ -89,15 +128,21 @@ class CashActivities:
         port = self.ledgers.get(ledger_key(ledger, tenant))
         if port is None:
             raise ApplicationError(f"no connection to ledger {ledger!r} tenant {tenant!r} on this worker",
-                                   type="LedgerNotConnected")
+                                   type=LEDGER_NOT_CONNECTED)
         return port
 
     @activity.defn
     def match_bank_line(self, request: MatchBankLineInput) -> BankLineMatch:
+        """Read the line, list the open invoices, let the engine place the deposit. Listing may take
+        minutes on a big ledger: it heartbeats, and a retry resumes from what the last heartbeat carried."""
         port = self._port(request.ledger, request.tenant)
-        with as_application_errors():
-            line = port.get_bank_line(request.bank_line_id)
-            open_invoices = port.list_open_invoices()
+        progress = _resumed_progress()
+        line = progress.line
+        if line is None:
+            with as_application_errors():
+                line = port.get_bank_line(request.bank_line_id)
+            progress = MatchProgress(line=line)
+            activity.heartbeat(progress)
         base = BankLineMatch(
             bank_line_id=line.id, already_matched=line.status != BankLineStatus.UNMATCHED, date=line.date,
             amount=line.amount.amount, currency=line.amount.currency, payer_name=line.payer_name,
@@ -105,6 +150,18 @@ class CashActivities:
         )
         if base.already_matched:
             return base.model_copy(update={"explanation": f"bank line is already {line.status.value}"})
+        open_invoices = progress.open_invoices
+        if open_invoices is None:
+            with _heartbeating(progress), as_application_errors():
+                open_invoices = port.list_open_invoices()
+            activity.heartbeat(_listed(line, open_invoices))
+        result = self._engine_match(request, line, open_invoices)
+        return self._suggestion(port, base, result, open_invoices)
+
+    def _engine_match(self, request: MatchBankLineInput, line: BankLine,
+                      open_invoices: Sequence[Invoice]) -> MatchResult:
+        from activities.cash_matching import IncomingPayment, MatchConfig, MatchingEngine, OpenInvoice
+
         engine = MatchingEngine(
             [
                 OpenInvoice(
@@ -117,10 +174,15 @@ class CashActivities:
             aliases=self.store.aliases(request.ledger),
             config=MatchConfig(auto_threshold=request.auto_threshold),
         )
-        result = engine.match(
+        return engine.match(
             IncomingPayment(payment_id=line.id, date=line.date, amount=line.amount.amount,
                             currency=line.amount.currency, payer_name=line.payer_name, reference=line.reference)
         )
+
+    @staticmethod
+    def _suggestion(port: LedgerPort, base: BankLineMatch, result: MatchResult,
+                    open_invoices: Sequence[Invoice]) -> BankLineMatch:
+        """The engine's answer in the ledger's words: invoice numbers, customers, balances."""
         by_id = {i.id: i for i in open_invoices}
         allocations = [
             SuggestedAllocation(
@@ -140,6 +202,14 @@ class CashActivities:
             "customer_id": customer_id, "customer_name": customer_name, "allocations": allocations,
             "deduction_reason": result.deduction_reason,
         })
+
+    @activity.defn
+    def check_bank_line(self, request: CheckBankLineInput) -> BankLineCheck:
+        """The bank line as the ledger has it now (a clerk may have matched it there by hand)."""
+        port = self._port(request.ledger, request.tenant)
+        with as_application_errors():
+            line = port.get_bank_line(request.bank_line_id)
+        return BankLineCheck(bank_line_id=line.id, status=line.status.value, payment_id=line.payment_id)
 
     @activity.defn
     def apply_payment(self, request: ApplyPaymentInput) -> AppliedPayment:
@@ -174,3 +244,45 @@ class CashActivities:
     @activity.defn
     def learn_alias(self, request: LearnAliasInput) -> None:
         self.store.add_alias(request.payer_name, request.customer_id, request.ledger, request.learned_from)
+
+
+def _resumed_progress() -> MatchProgress:
+    """What the previous attempt's last heartbeat carried; nothing on a first attempt."""
+    details = activity.info().heartbeat_details
+    # the worker hands them over decoded without a type (JSON values): the model reads them back
+    return MatchProgress.model_validate(details[0]) if details else MatchProgress()
+
+
+def _listed(line: BankLine, open_invoices: Sequence[Invoice]) -> MatchProgress:
+    if len(open_invoices) > RESUMABLE_INVOICES:
+        return MatchProgress(line=line)
+    return MatchProgress(line=line, open_invoices=[i.model_copy(update={"lines": []}) for i in open_invoices])
+
+
+@contextmanager
+def _heartbeating(progress: MatchProgress) -> Iterator[None]:
+    """Heartbeat `progress` every third of the heartbeat timeout while one long ledger call runs.
+
+    The port lists the open invoices in one call (the ledger's pages are the adapter's business), so
+    the call itself cannot report pages; this keeps a slow listing alive and lets a lost worker be
+    noticed within the heartbeat timeout instead of the whole start-to-close timeout."""
+    timeout = activity.info().heartbeat_timeout
+    if not timeout:
+        yield
+        return
+    interval = timeout.total_seconds() / 3
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(interval):
+            activity.heartbeat(progress)
+
+    # the activity's context (the heartbeat it reports to) lives in contextvars: the thread runs in a copy
+    beater = threading.Thread(target=contextvars.copy_context().run, args=(beat,), daemon=True,
+                              name=f"heartbeat {activity.info().activity_id}")
+    beater.start()
+    try:
+        yield
+    finally:
+        done.set()
+        beater.join()

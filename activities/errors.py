@@ -1,7 +1,8 @@
 """One place that turns adapter failures into Temporal's retry vocabulary.
 
 Temporal owns retries: client libraries' own retries are off, and every failure leaves an activity as
-an `ApplicationError` that says whether to retry and, for rate limits, when (`next_retry_delay`).
+an `ApplicationError` that says whether to retry and, for rate limits, when (`next_retry_delay`). The
+error type names themselves live in `activities/error_types.py`, which workflows import.
 """
 
 from __future__ import annotations
@@ -12,7 +13,20 @@ from datetime import timedelta
 
 from temporalio.exceptions import ApplicationError
 
-from adapters.drafting.llm import DrafterError, DrafterRateLimited, DrafterRefused
+from activities.error_types import (
+    DRAFTER_RATE_LIMITED,
+    DRAFTER_REFUSED,
+    DRAFTER_UNAVAILABLE,
+    LEDGER_NOT_FOUND,
+    LEDGER_RATE_LIMITED,
+    LEDGER_RECONSENT,
+    LEDGER_RETRYABLE,
+    LEDGER_STALE,
+    LEDGER_VALIDATION,
+    MAIL_PERMANENT,
+    MAIL_RETRYABLE,
+)
+from adapters.drafting.port import DrafterError, DrafterRateLimited, DrafterRefused
 from adapters.ledger import (
     LedgerError,
     NotFound,
@@ -22,20 +36,6 @@ from adapters.ledger import (
 )
 from adapters.ledgers.oauth import ReconsentRequired
 from adapters.mail import MailError
-
-# Error types the workflows inspect; named once here.
-LEDGER_NOT_FOUND = "LedgerNotFound"
-LEDGER_VALIDATION = "LedgerValidationError"
-LEDGER_STALE = "LedgerStaleVersion"
-LEDGER_RETRYABLE = "LedgerUnavailable"
-LEDGER_RATE_LIMITED = "LedgerRateLimited"
-MAIL_PERMANENT = "MailRejected"
-MAIL_RETRYABLE = "MailUnavailable"
-OUTBOUND_PAUSED = "OutboundPaused"
-LEDGER_RECONSENT = "LedgerReconsentRequired"
-DRAFTER_RATE_LIMITED = "DrafterRateLimited"
-DRAFTER_REFUSED = "DrafterRefused"
-DRAFTER_UNAVAILABLE = "DrafterUnavailable"
 
 
 def application_error(error: Exception) -> ApplicationError:

@@ -6,7 +6,9 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from activities.error_types import LEDGER_NOT_CONNECTED
 from activities.errors import as_application_errors
 from adapters.ledger import Customer, Invoice, LedgerPort
 
@@ -36,10 +38,8 @@ class LedgerActivities:
         try:
             return self.ledgers[ledger_key(ledger, tenant)]
         except KeyError:
-            from temporalio.exceptions import ApplicationError
-
             raise ApplicationError(
-                f"no connection to ledger {ledger!r} tenant {tenant!r} on this worker", type="LedgerNotConnected"
+                f"no connection to ledger {ledger!r} tenant {tenant!r} on this worker", type=LEDGER_NOT_CONNECTED
             ) from None
 
     @activity.defn

@@ -5,23 +5,23 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 from temporalio import activity
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import (
-    DRAFTER_RATE_LIMITED,
-    DRAFTER_REFUSED,
-    DRAFTER_UNAVAILABLE,
-    OUTBOUND_PAUSED,
-    as_application_errors,
-)
+from activities.error_types import DRAFTER_RATE_LIMITED, DRAFTER_REFUSED, DRAFTER_UNAVAILABLE, OUTBOUND_PAUSED
+from activities.errors import as_application_errors
 from activities.ledger import ledger_key
-from adapters.drafting.port import Draft, Drafter, ReminderFacts, TemplateDrafter
+from adapters.drafting.port import Draft, Drafter, ReminderFacts
+from adapters.drafting.template import TemplateDrafter
 from adapters.ledger import LedgerPort
 from adapters.mail import Mailer, OutgoingMail
-from adapters.store import AuditRecord, OutboxMessage, Store
+
+if TYPE_CHECKING:  # the store loads sqlmodel: the worker builds it, workflows importing this module do not
+    from adapters.store import Store
 
 
 class DraftReminderInput(BaseModel):
@@ -63,7 +63,14 @@ class AuditInput(BaseModel):
     tenant: str | None = None
 
 
+# When the template stands in for the LLM, decided here once. An unreachable or rate-limited endpoint
+# gets this many attempts at a reminder, and when the last of them fails too the template answers (a
+# refusal gets the template at once); the workflow schedules `draft_reminder` with DRAFTING_RETRY, whose
+# attempts outnumber them, so the template's turn always comes. The two attempts beyond are for failures
+# that are not the drafter's (a worker lost mid-draft).
 DRAFTER_ATTEMPTS_BEFORE_TEMPLATE = 3
+DRAFTING_RETRY = RetryPolicy(maximum_attempts=DRAFTER_ATTEMPTS_BEFORE_TEMPLATE + 2,
+                             maximum_interval=timedelta(minutes=2))
 
 
 def message_id_for(idempotency_key: str, domain: str = "duecourse.local") -> str:
@@ -103,6 +110,8 @@ class MessagingActivities:
                 type=OUTBOUND_PAUSED,
                 next_retry_delay=timedelta(seconds=5),
             )
+        from adapters.store import OutboxMessage
+
         message_id = message_id_for(request.idempotency_key)
         record = self.store.outbox_reserve(
             OutboxMessage(
@@ -139,6 +148,8 @@ class MessagingActivities:
     @activity.defn
     def record_audit(self, entry: AuditInput) -> None:
         """Append to the audit log and, when the ledger takes notes, write the same line back to it."""
+        from adapters.store import AuditRecord
+
         self.store.record_audit(
             AuditRecord(
                 idempotency_key=entry.idempotency_key, workflow_id=entry.workflow_id,

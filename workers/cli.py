@@ -253,7 +253,8 @@ def cmd_web(args: argparse.Namespace) -> int:
     from workers.client import connect
     from workers.intake import defaults_from_settings
     from workers.settings import Settings, read_stack
-    from workers.web.app import WebConfig, create_app
+    from workers.web.app import create_app
+    from workers.web.config import WebConfig
 
     settings = Settings.load()
     stack = read_stack(settings.home)
@@ -392,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # `match` and `bench` parse their own arguments.
     commands.add_parser("match", help="batch cash application (see --help)", add_help=False)
-    commands.add_parser("bench", help="benchmarks: `bench match`, `bench drafts`", add_help=False)
+    commands.add_parser("bench", help="benchmarks: `bench match`, `bench drafts`, `bench lifecycle`", add_help=False)
     return parser
 
 
@@ -417,14 +418,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _bench(argv: list[str]) -> int:
     if argv[:1] == ["match"]:
-        from workers.batch.match_cli import bench_match_main
+        from workers.bench.match import bench_match_main
 
         return bench_match_main(argv[1:])
     if argv[:1] == ["drafts"]:
         from workers.bench.drafts import bench_drafts_main
 
         return bench_drafts_main(argv[1:])
-    print("usage: duecourse bench {match,drafts} [options]", file=sys.stderr)
+    if argv[:1] == ["lifecycle"]:
+        from workers.bench.lifecycle import bench_lifecycle_main
+
+        return bench_lifecycle_main(argv[1:])
+    print("usage: duecourse bench {match,drafts,lifecycle} [options]", file=sys.stderr)
     return EXIT_USAGE
 
 

@@ -66,19 +66,21 @@ def client_credentials(ledger: str) -> tuple[str, str]:
 def ledger_urls(ledger: str) -> dict[str, str]:
     """The ledger's endpoints; overridable for sandboxes and emulators."""
     if ledger == "quickbooks":
-        from adapters.ledgers.quickbooks import ledger as quickbooks
+        from adapters.ledgers.quickbooks import auth as quickbooks
+        from adapters.ledgers.quickbooks import transport as quickbooks_transport
 
-        return {"base_url": _env(ledger, "BASE_URL", quickbooks.API_URL) or "",
+        return {"base_url": _env(ledger, "BASE_URL", quickbooks_transport.API_URL) or "",
                 "token_url": _env(ledger, "TOKEN_URL", quickbooks.TOKEN_URL) or "",
                 "authorize_url": _env(ledger, "AUTHORIZE_URL", quickbooks.AUTHORIZE_URL) or ""}
     if ledger == "xero":
-        from adapters.ledgers.xero import ledger as xero
+        from adapters.ledgers.xero import auth as xero
+        from adapters.ledgers.xero import transport as xero_transport
 
-        return {"api_base": _env(ledger, "API_URL", xero.API_BASE) or "",
+        return {"api_base": _env(ledger, "API_URL", xero_transport.API_BASE) or "",
                 "identity_base": _env(ledger, "IDENTITY_URL", xero.IDENTITY_BASE) or "",
                 "login_base": _env(ledger, "LOGIN_URL", xero.LOGIN_BASE) or "",
                 "connections_base": _env(ledger, "CONNECTIONS_URL", xero.CONNECTIONS_BASE) or ""}
-    from adapters.ledgers.intacct import ledger as intacct
+    from adapters.ledgers.intacct import transport as intacct
 
     return {"base_url": _env(ledger, "BASE_URL", intacct.DEFAULT_BASE_URL) or ""}
 
@@ -108,16 +110,16 @@ def begin(store: Store, ledger: str, public_url: str, company: str | None = None
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
     if ledger == "quickbooks":
-        from adapters.ledgers.quickbooks import ledger as quickbooks
+        from adapters.ledgers.quickbooks import auth as quickbooks
 
         url = quickbooks.authorization_url(client_id, redirect_uri, state, authorize_url=urls["authorize_url"])
     elif ledger == "xero":
-        from adapters.ledgers.xero import ledger as xero
+        from adapters.ledgers.xero import auth as xero
 
         url = xero.authorization_url(client_id, redirect_uri, state, login_base=urls["login_base"],
                                      code_challenge=challenge)
     else:
-        from adapters.ledgers.intacct import ledger as intacct
+        from adapters.ledgers.intacct import auth as intacct
 
         url = intacct.authorization_url(client_id, redirect_uri, state, base_url=urls["base_url"],
                                         code_challenge=challenge)
@@ -150,7 +152,7 @@ def complete(store: Store, home: Path, ledger: str, params: Mapping[str, str]) -
     urls = ledger_urls(ledger)
     tokens = token_store(store, home)
     if ledger == "quickbooks":
-        from adapters.ledgers.quickbooks import ledger as quickbooks
+        from adapters.ledgers.quickbooks import auth as quickbooks
 
         realm = params.get("realmId")
         if not realm:
@@ -160,7 +162,7 @@ def complete(store: Store, home: Path, ledger: str, params: Mapping[str, str]) -
                                  token_url=urls["token_url"])
         tenants = [realm]
     elif ledger == "xero":
-        from adapters.ledgers.xero import ledger as xero
+        from adapters.ledgers.xero import auth as xero
 
         tenants = xero.connect(code, pending["redirect_uri"], client_id, client_secret, tokens,
                                code_verifier=pending["verifier"], identity_base=urls["identity_base"],

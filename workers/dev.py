@@ -23,8 +23,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import uvicorn
+from aiosmtpd.controller import Controller
 
 from adapters.ledgers.sandbox import COMPANY_NAME, SandboxLedger, WebhookDispatcher, seed_demo_company
 from adapters.store import Store
@@ -33,7 +35,8 @@ from workers.intake import LifecycleDefaults
 from workers.settings import DEFAULT_TENANT, TASK_QUEUE, Settings, StackInfo, stack_file, write_stack
 from workers.smtp_capture import start_capture
 from workers.sync import ensure_sync_schedule
-from workers.web.app import WebConfig, create_app
+from workers.web.app import create_app
+from workers.web.config import WebConfig
 from workers.worker import run_worker
 from workflows.calendar import LedgerClock
 from workflows.search_attributes import REGISTRY
@@ -156,7 +159,8 @@ async def wait_for_temporal(address: str, process: subprocess.Popen[bytes], time
     raise StackError(f"the Temporal dev server did not answer on {address} within {timeout:.0f} s: {last}")
 
 
-async def count_started(client_address: str, expected: int, timeout: float) -> tuple[int, float]:
+async def count_started(client_address: str, expected: int, timeout: float) -> int:
+    """How many invoice workflows run, once `expected` do or `timeout` seconds have passed."""
     client = await connect(client_address)
     start = time.monotonic()
     count = 0
@@ -165,14 +169,55 @@ async def count_started(client_address: str, expected: int, timeout: float) -> t
         if count >= expected:
             break
         await asyncio.sleep(0.25)
-    return count, time.monotonic() - start
+    return count
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where each part of the stack listens and keeps its data."""
+
+    home: Path
+    temporal_address: str
+    web_url: str
+    ui_url: str
+    database_url: str
+    sandbox_db: Path
+
+    @classmethod
+    def of(cls, options: DevOptions) -> Endpoints:
+        home = options.home
+        return cls(
+            home=home, temporal_address=f"{options.host}:{options.temporal_port}",
+            web_url=f"http://{options.host}:{options.web_port}", ui_url=f"http://{options.host}:{options.ui_port}",
+            database_url=os.environ.get("DUECOURSE_DATABASE_URL") or f"sqlite:///{home / 'duecourse.db'}",
+            sandbox_db=home / "sandbox.db",
+        )
 
 
 async def run_dev(options: DevOptions) -> int:
+    """Prepare the data dir, start Temporal, then the services, seed once, run until SIGINT/SIGTERM, stop."""
     started = time.monotonic()
-    home = options.home
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "logs").mkdir(exist_ok=True)
+    company = prepare_data_dir(options)
+    temporal, temporal_log = start_temporal(options)
+    stack = EmbeddedStack(options, company, temporal, temporal_log)
+    stack.stop_on_signals()
+    try:
+        await wait_for_temporal(stack.endpoints.temporal_address, stack.temporal)
+        ledger = await stack.start_services()
+        announce(options, stack.endpoints, company.clock, ready=time.monotonic() - started)
+        if options.seed and not company.seeded:
+            await seed(ledger, company, stack.endpoints.temporal_address)
+        print("Ctrl-C stops the stack.", flush=True)
+        await stack.stop.wait()
+    finally:
+        await stack.shut_down()
+    return 0
+
+
+def prepare_data_dir(options: DevOptions) -> Company:
+    """The data dir and its company; refuses to start when a port the stack needs is taken."""
+    options.home.mkdir(parents=True, exist_ok=True)
+    (options.home / "logs").mkdir(exist_ok=True)
     busy = [
         f"{label} {port}"
         for label, port in (("--temporal-port", options.temporal_port), ("--ui-port", options.ui_port),
@@ -181,95 +226,124 @@ async def run_dev(options: DevOptions) -> int:
     ]
     if busy:
         raise StackError("ports in use: " + ", ".join(busy) + " (move them with those flags)")
-    company = Company(home, options.day_seconds)
-    address = f"{options.host}:{options.temporal_port}"
-    web_url = f"http://{options.host}:{options.web_port}"
-    ui_url = f"http://{options.host}:{options.ui_port}"
-    database_url = os.environ.get("DUECOURSE_DATABASE_URL") or f"sqlite:///{home / 'duecourse.db'}"
-    sandbox_db = home / "sandbox.db"
+    return Company(options.home, options.day_seconds)
 
-    temporal_log = open(home / "logs" / "temporal.log", "ab")
+
+def start_temporal(options: DevOptions) -> tuple[subprocess.Popen[bytes], BinaryIO]:
+    """The Temporal dev server (its command line registers the search attributes), logging to the data dir."""
+    temporal_log = open(options.home / "logs" / "temporal.log", "ab")  # closed by shut_down
     temporal = subprocess.Popen(temporal_command(options), stdout=temporal_log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-    smtp = None
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    tasks: list[asyncio.Task[None]] = []
-    server: uvicorn.Server | None = None
-    try:
-        await wait_for_temporal(address, temporal)
-        smtp = start_capture(home / "mail", options.smtp_port, options.host)
-        store = Store(database_url)
-        ledger = SandboxLedger(sandbox_db, tenant=DEFAULT_TENANT)
-        info = StackInfo(
-            pid=os.getpid(), temporal_address=address, ui_url=ui_url, web_url=web_url, smtp_host=options.host,
-            smtp_port=options.smtp_port, sandbox_db=str(sandbox_db), database_url=database_url,
-            sandbox_webhook_secret=company.webhook_secret, tenant=DEFAULT_TENANT, company_name=COMPANY_NAME,
-            clock=company.clock,
-        )
-        write_stack(info, home)
-        settings = Settings(home=home, database_url=database_url, temporal_address=address, namespace="default")
+    return temporal, temporal_log
+
+
+class EmbeddedStack:
+    """The parts of a running dev stack, so that stopping takes down whatever was started, in order."""
+
+    def __init__(self, options: DevOptions, company: Company, temporal: subprocess.Popen[bytes],
+                 temporal_log: BinaryIO) -> None:
+        self.options = options
+        self.company = company
+        self.endpoints = Endpoints.of(options)
+        self.temporal = temporal
+        self.temporal_log = temporal_log
+        self.stop = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.server: uvicorn.Server | None = None
+        self.smtp: Controller | None = None
+
+    def stop_on_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stop.set)
+
+    async def start_services(self) -> SandboxLedger:
+        """SMTP capture, the web app, the worker, the sandbox's webhook dispatcher and the polling backstop."""
+        endpoints, company = self.endpoints, self.company
+        self.smtp = start_capture(endpoints.home / "mail", self.options.smtp_port, self.options.host)
+        store = Store(endpoints.database_url)
+        ledger = SandboxLedger(endpoints.sandbox_db, tenant=DEFAULT_TENANT)
+        write_stack(self.stack_info(), endpoints.home)
         defaults = LifecycleDefaults(task_queue=TASK_QUEUE, company_name=COMPANY_NAME, how_to_pay=HOW_TO_PAY,
                                      clock=company.clock)
-        app = create_app(WebConfig(
-            connect=lambda: connect(address), store=store, defaults=defaults,
-            sandbox_webhook_secret=company.webhook_secret, public_url=web_url, ui_url=ui_url, open_reads=True,
-            home=home,
-        ))
-        server = uvicorn.Server(uvicorn.Config(app, host=options.host, port=options.web_port, log_level="warning",
-                                               lifespan="on"))
-        worker_client = await connect(address)
-        dispatcher = WebhookDispatcher(ledger, f"{web_url}/webhooks/sandbox", company.webhook_secret)
+        server = self.server = self.web_server(store, defaults)
+        worker_client = await connect(endpoints.temporal_address)
+        dispatcher = WebhookDispatcher(ledger, f"{endpoints.web_url}/webhooks/sandbox", company.webhook_secret)
+        settings = Settings(home=endpoints.home, database_url=endpoints.database_url,
+                            temporal_address=endpoints.temporal_address, namespace="default")
 
-        tasks.append(asyncio.create_task(server.serve(), name="web"))
-        tasks.append(asyncio.create_task(
-            supervise("worker", lambda: run_worker(settings, worker_client, stop, defaults), stop)))
+        self.tasks.append(asyncio.create_task(server.serve(), name="web"))
+        self.tasks.append(asyncio.create_task(
+            supervise("worker", lambda: run_worker(settings, worker_client, self.stop, defaults), self.stop)))
         while not server.started:
             await asyncio.sleep(0.05)
-        tasks.append(asyncio.create_task(supervise("webhooks", lambda: dispatcher.run(stop), stop)))
+        self.tasks.append(asyncio.create_task(supervise("webhooks", lambda: dispatcher.run(self.stop), self.stop)))
         # The polling backstop: catches any event the webhooks missed (one sandbox ledger day apart).
         await ensure_sync_schedule(worker_client, "sandbox", DEFAULT_TENANT, TASK_QUEUE,
                                    every=timedelta(seconds=max(10, min(company.clock.day_seconds or 300, 300))))
-        ready = time.monotonic() - started
-        print(f"duecourse dev stack ready in {ready:.1f} s  (data dir {home})")
-        print(f"  Temporal UI      {ui_url}/namespaces/default/workflows")
-        print(f"  Temporal gRPC    {address}")
-        print(f"  approvals        {web_url}/approvals   (sign in: duecourse approver add EMAIL --limit AMOUNT)")
-        print(f"  outbox           {web_url}/outbox  · captured mail in {home / 'mail'}")
-        print(f"  SMTP capture     {options.host}:{options.smtp_port}")
-        clock = company.clock
-        pace = f"{clock.day_seconds} s per ledger day" if clock.day_seconds else "real calendar days"
-        print(f"  ledger clock     {pace}; ledger today {clock.today(datetime.now(UTC), 'UTC')}", flush=True)
-        if options.seed and not company.seeded:
-            seed_start = time.monotonic()
-            summary = seed_demo_company(ledger, clock.today(datetime.now(UTC), "UTC"))
-            company.mark_seeded()
-            expected = int(str(summary.get("invoices", 0)))
-            count, elapsed = await count_started(address, expected, timeout=120)
-            elapsed = time.monotonic() - seed_start
-            print(f"  seeded {summary.get('customers')} customers, {expected} invoices; {count} invoice workflows "
-                  f"started in {elapsed:.1f} s ({count / elapsed:.1f}/s)", flush=True)
-        print("Ctrl-C stops the stack.", flush=True)
-        await stop.wait()
-    finally:
-        stop.set()
-        for task in tasks:
+        return ledger
+
+    def stack_info(self) -> StackInfo:
+        endpoints, options = self.endpoints, self.options
+        return StackInfo(
+            pid=os.getpid(), temporal_address=endpoints.temporal_address, ui_url=endpoints.ui_url,
+            web_url=endpoints.web_url, smtp_host=options.host, smtp_port=options.smtp_port,
+            sandbox_db=str(endpoints.sandbox_db), database_url=endpoints.database_url,
+            sandbox_webhook_secret=self.company.webhook_secret, tenant=DEFAULT_TENANT, company_name=COMPANY_NAME,
+            clock=self.company.clock,
+        )
+
+    def web_server(self, store: Store, defaults: LifecycleDefaults) -> uvicorn.Server:
+        endpoints, address = self.endpoints, self.endpoints.temporal_address
+        app = create_app(WebConfig(
+            connect=lambda: connect(address), store=store, defaults=defaults,
+            sandbox_webhook_secret=self.company.webhook_secret, public_url=endpoints.web_url, ui_url=endpoints.ui_url,
+            open_reads=True, home=endpoints.home,
+        ))
+        return uvicorn.Server(uvicorn.Config(app, host=self.options.host, port=self.options.web_port,
+                                             log_level="warning", lifespan="on"))
+
+    async def shut_down(self) -> None:
+        self.stop.set()
+        # The web server is asked to exit rather than cancelled, so it finishes its lifespan.
+        for task in self.tasks:
             if task.get_name() == "web":
                 continue
             task.cancel()
-        if server is not None:
-            server.should_exit = True
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if smtp is not None:
-            smtp.stop()
-        stop_process(temporal)
-        temporal_log.close()
+        if self.server is not None:
+            self.server.should_exit = True
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.smtp is not None:
+            self.smtp.stop()
+        stop_process(self.temporal)
+        self.temporal_log.close()
         with contextlib.suppress(FileNotFoundError):
-            stack_file(home).unlink()
+            stack_file(self.endpoints.home).unlink()
         print("duecourse dev stack stopped.", flush=True)
-    return 0
+
+
+def announce(options: DevOptions, endpoints: Endpoints, clock: LedgerClock, ready: float) -> None:
+    web_url, ui_url = endpoints.web_url, endpoints.ui_url
+    print(f"duecourse dev stack ready in {ready:.1f} s  (data dir {endpoints.home})")
+    print(f"  Temporal UI      {ui_url}/namespaces/default/workflows")
+    print(f"  Temporal gRPC    {endpoints.temporal_address}")
+    print(f"  approvals        {web_url}/approvals   (sign in: duecourse approver add EMAIL --limit AMOUNT)")
+    print(f"  outbox           {web_url}/outbox  · captured mail in {endpoints.home / 'mail'}")
+    print(f"  SMTP capture     {options.host}:{options.smtp_port}")
+    pace = f"{clock.day_seconds} s per ledger day" if clock.day_seconds else "real calendar days"
+    print(f"  ledger clock     {pace}; ledger today {clock.today(datetime.now(UTC), 'UTC')}", flush=True)
+
+
+async def seed(ledger: SandboxLedger, company: Company, temporal_address: str) -> None:
+    """The demo company, once per data dir; reports how fast its invoices' workflows started."""
+    seed_start = time.monotonic()
+    summary = seed_demo_company(ledger, company.clock.today(datetime.now(UTC), "UTC"))
+    company.mark_seeded()
+    expected = int(str(summary.get("invoices", 0)))
+    count = await count_started(temporal_address, expected, timeout=120)
+    elapsed = time.monotonic() - seed_start
+    print(f"  seeded {summary.get('customers')} customers, {expected} invoices; {count} invoice workflows "
+          f"started in {elapsed:.1f} s ({count / elapsed:.1f}/s)", flush=True)
 
 
 def stop_process(process: subprocess.Popen[bytes], grace: float = 15) -> None:

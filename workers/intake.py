@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.ledger import EventOperation, LedgerEvent
 from workers.settings import Settings, read_stack
@@ -22,7 +23,7 @@ from workflows import search_attributes as sa
 from workflows.calendar import LedgerClock
 from workflows.cash_application import CashApplication, CashApplicationInput, Mode, bank_line_workflow_id
 from workflows.invoice_lifecycle import InvoiceLifecycle, invoice_workflow_id
-from workflows.lifecycle_messages import LedgerEventSignal, LifecycleInput
+from workflows.lifecycle_messages import LEDGER_EVENT_SIGNAL, LedgerEventSignal, LifecycleInput
 
 
 class LifecycleDefaults(BaseModel):
@@ -56,6 +57,9 @@ async def route_event(client: Client, event: LedgerEvent, defaults: LifecycleDef
             [SearchAttributePair(sa.LEDGER, event.ledger)],
             f"Deposit {event.entity_id} in {event.ledger} ({event.tenant}): cash application",
         )
+    if event.entity == "BankLine":
+        return await _signal_running(client, event, CashApplication.ledger_event,
+                                     bank_line_workflow_id(event.ledger, event.tenant, event.entity_id))
     if event.entity == "Invoice":
         return await _signal_with_start(
             client, event, defaults, InvoiceLifecycle.run,
@@ -71,17 +75,34 @@ async def route_event(client: Client, event: LedgerEvent, defaults: LifecycleDef
                   workflow_id=None, outcome="ignored")
 
 
+async def _signal_running(client: Client, event: LedgerEvent, signal: Any, workflow_id: str) -> Routed:
+    """A change to something a workflow already handles (a bank line matched in the ledger while its match
+    awaits a clerk): signal that workflow if it runs; start nothing."""
+    try:
+        await client.get_workflow_handle(workflow_id).signal(signal, _signal_of(event))
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        outcome = "ignored"  # nobody is working on it (never started, or already closed)
+    else:
+        outcome = "signalled"
+    return Routed(event_id=event.event_id, entity=event.entity, entity_id=event.entity_id,
+                  workflow_id=workflow_id, outcome=outcome)
+
+
+def _signal_of(event: LedgerEvent) -> LedgerEventSignal:
+    return LedgerEventSignal(event_id=event.event_id, entity=event.entity, operation=event.operation.value,
+                             occurred_at=event.occurred_at)
+
+
 async def _signal_with_start(client: Client, event: LedgerEvent, defaults: LifecycleDefaults, run: Any,
                              request: BaseModel, workflow_id: str, attributes: list[SearchAttributePair[Any]],
                              summary: str) -> Routed:
     try:
         await client.start_workflow(
             run, request, id=workflow_id, task_queue=defaults.task_queue,
-            start_signal="ledger_event",
-            start_signal_args=[
-                LedgerEventSignal(event_id=event.event_id, entity=event.entity, operation=event.operation.value,
-                                  occurred_at=event.occurred_at)
-            ],
+            start_signal=LEDGER_EVENT_SIGNAL,
+            start_signal_args=[_signal_of(event)],
             # A closed workflow stays closed: a late or replayed event must not start its life again.
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             search_attributes=TypedSearchAttributes(attributes),

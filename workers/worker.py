@@ -36,8 +36,17 @@ PASSTHROUGH = ("adapters", "activities", "workflows.calendar", "workflows.dunnin
                "holidays", "pydantic", "pydantic_core", "annotated_types", "dateutil", "rapidfuzz")
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
-    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
+def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
+    """The sandbox every workflow runs in.
+
+    The worker shares the workflow modules themselves between runs too. Otherwise the sandbox re-imports
+    (and recompiles) a workflow's module for every run it caches: about 100 KiB for each sleeping lifecycle
+    (`duecourse bench lifecycle`), half of what one costs. Sharing is safe because workflow modules keep no
+    mutable state of their own (tests/workflows/test_imports.py checks) and import only light modules.
+    `strict=True` re-imports them per run, so the sandbox also catches a non-deterministic call in the
+    workflow code itself; the workflow tests and the replay of committed histories run strict."""
+    shared = PASSTHROUGH if strict else (*PASSTHROUGH, "workflows")
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*shared))
 
 
 def activity_callables(ledgers: Mapping[str, LedgerPort], store: Store, mailer: Mailer, drafter: Drafter,
@@ -51,6 +60,7 @@ def activity_callables(ledgers: Mapping[str, LedgerPort], store: Store, mailer: 
         messaging.send_reminder,
         messaging.record_audit,
         cash.match_bank_line,
+        cash.check_bank_line,
         cash.apply_payment,
         cash.learn_alias,
     ]
@@ -58,7 +68,8 @@ def activity_callables(ledgers: Mapping[str, LedgerPort], store: Store, mailer: 
 
 def build_worker(client: Client, *, task_queue: str, ledgers: Mapping[str, LedgerPort], store: Store,
                  mailer: Mailer, drafter: Drafter, sender: str, max_concurrent_activities: int = 32,
-                 defaults: LifecycleDefaults | None = None) -> Worker:
+                 defaults: LifecycleDefaults | None = None, strict_sandbox: bool = False) -> Worker:
+    """The worker with every workflow and activity; `strict_sandbox` as in `workflow_runner` (tests)."""
     sync = SyncActivities(client, ledgers, SyncCursors(store),
                           defaults or LifecycleDefaults(task_queue=task_queue, company_name="duecourse"))
     return Worker(
@@ -68,7 +79,7 @@ def build_worker(client: Client, *, task_queue: str, ledgers: Mapping[str, Ledge
         activities=[*activity_callables(ledgers, store, mailer, drafter, sender), sync.sync_ledger_changes],
         activity_executor=ThreadPoolExecutor(max_workers=max_concurrent_activities),
         max_concurrent_activities=max_concurrent_activities,
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(strict=strict_sandbox),
     )
 
 

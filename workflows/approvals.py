@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 from adapters.drafting.port import Draft
 
@@ -107,6 +108,25 @@ class ApprovalInterface:
             workflow.logger.warning("operator decision ignored: %s", problem)
             return
         self._take_decision(decision)
+
+    @staticmethod
+    def _common_problem(decision: Decision, pending: PendingApproval, amount: Decimal, currency: str) -> str | None:
+        """What every workflow refuses: a stale item, a nameless approver, an amount over the approver's limit."""
+        if decision.item_id and decision.item_id != pending.item_id:
+            return f"stale decision: item {decision.item_id} is no longer pending (pending now: {pending.item_id})"
+        if not decision.approver.strip():
+            return "unknown approver: a decision must name who made it"
+        if decision.approver_limit is not None and amount > decision.approver_limit:
+            return f"{currency} {amount} is over {decision.approver}'s approval limit of {decision.approver_limit}"
+        return None
+
+    @staticmethod
+    def _recorded(decision: Decision, pending: PendingApproval | None, stage: str) -> DecisionResult:
+        """The answer to a decision just taken on `pending`."""
+        if pending is None:  # the validator and the signal handler refuse a decision with nothing pending
+            raise ApplicationError("a decision arrived with nothing awaiting approval", non_retryable=True)
+        return DecisionResult(item_id=pending.item_id, decision=decision.decision, stage=stage,
+                              message=f"{decision.decision.value} recorded for {pending.item_id}")
 
     def _pending_item(self) -> PendingApproval | None:
         raise NotImplementedError

@@ -11,35 +11,42 @@ Contract
   unknown approver, amount over the approver's limit are rejected with a clear message).
 - Queries: `status` (the whole state) and `pending_approval` (the item awaiting a human, or None).
 - Returns the final `LifecycleState` when the invoice is paid, voided or deleted in the ledger.
+- Continues as new when its history grows long (also while a reminder awaits approval), carrying the
+  whole `LifecycleState`: the pending item, the decision in flight and the reminders sent go along.
 
 Every figure comes from the ledger (`fetch_invoice`), re-read right before each send. Every state
-change upserts the search attributes and the current details shown in the Temporal UI.
+change upserts the search attributes that changed and the current details shown in the Temporal UI.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, NoReturn
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.errors import LEDGER_NOT_FOUND, LEDGER_RECONSENT
+    from activities.error_types import LEDGER_NOT_FOUND, LEDGER_RECONSENT
     from activities.ledger import FetchInvoiceInput, InvoiceSnapshot, LedgerActivities
     from activities.messaging import (
+        DRAFTING_RETRY,
         AuditInput,
         DraftReminderInput,
         MessagingActivities,
         SendReminderInput,
     )
     from adapters.drafting.port import Draft, ReminderFacts
-    from adapters.ledger import Invoice, InvoiceStatus
+    from adapters.ledger import Customer, Invoice, InvoiceStatus
     from workflows import search_attributes as sa
     from workflows.approvals import ApprovalInterface
     from workflows.dunning import (
         DunningLadder,
+        DunningLevel,
         Escalate,
+        NextStep,
         NoAction,
         SendLevel,
         WaitUntil,
@@ -48,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         reminder_needs_approval,
     )
     from workflows.lifecycle_messages import (
+        LEDGER_EVENT_SIGNAL,
         Decision,
         DecisionKind,
         DecisionResult,
@@ -66,13 +74,17 @@ with workflow.unsafe.imports_passed_through():
 RULES_VERSION = "dunning-rules/1"
 # `workflow.patched` markers: every change to code that running workflows may replay gets one.
 PATCH_RECIPIENT_BEFORE_DRAFT = "recipient-checked-before-drafting"
+PATCH_CHANGED_SEARCH_ATTRIBUTES = "only-changed-search-attributes-upserted"
+PATCH_CONTINUE_AS_NEW_WHILE_WAITING = "continue-as-new-while-awaiting-approval-or-reconsent"
 HISTORY_LIMIT = 5_000
 SEEN_EVENTS_KEPT = 200
 
+# Timeouts fit each activity's work: a ledger read is two API calls, a draft may be an LLM round trip,
+# a send is one SMTP exchange, an audit line is a database row and maybe a note in the ledger. The
+# drafting retry policy lives with the template fallback it must leave room for (activities/messaging.py).
 LEDGER_READ_TIMEOUT = timedelta(seconds=60)
 LEDGER_READ_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 DRAFTING_TIMEOUT = timedelta(seconds=120)
-DRAFTING_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=2))
 # No attempt limit: a held kill switch or an SMTP outage waits; the outbox makes every retry idempotent.
 SENDING_TIMEOUT = timedelta(seconds=60)
 SENDING_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5))
@@ -98,17 +110,15 @@ class InvoiceLifecycle(ApprovalInterface):
         self.state = LifecycleState()
         self._input: LifecycleInput | None = None
         self._wake = 0  # bumped by every signal that may change what run() should do
-        self._refresh_needed = False
-        self._decision: Decision | None = None
 
     # --- messages: handlers only change state; run() acts ------------------------------------------
 
-    @workflow.signal
+    @workflow.signal(name=LEDGER_EVENT_SIGNAL)
     def ledger_event(self, event: LedgerEventSignal) -> None:
         if event.event_id in self.state.seen_events:
             return  # a replayed or duplicated webhook: nothing new to do
         self.state.seen_events = [*self.state.seen_events, event.event_id][-SEEN_EVENTS_KEPT:]
-        self._refresh_needed = True
+        self.state.refresh_needed = True
         self._wake += 1
 
     @workflow.signal
@@ -117,7 +127,7 @@ class InvoiceLifecycle(ApprovalInterface):
         if key in self.state.seen_events:
             return
         self.state.seen_events = [*self.state.seen_events, key][-SEEN_EVENTS_KEPT:]
-        self._refresh_needed = True
+        self.state.refresh_needed = True
         self._wake += 1
 
     @workflow.signal
@@ -136,15 +146,10 @@ class InvoiceLifecycle(ApprovalInterface):
         self._wake += 1
 
     def _take_decision(self, decision: Decision) -> DecisionResult:
-        pending = self.state.pending
-        if pending is None:  # the validator and the signal handler refuse a decision with nothing pending
-            raise ApplicationError("a decision arrived with nothing awaiting approval", non_retryable=True)
-        self._decision = decision
+        result = self._recorded(decision, self.state.pending, self.state.stage.value)
+        self.state.decision = decision
         self._wake += 1
-        return DecisionResult(
-            item_id=pending.item_id, decision=decision.decision, stage=self.state.stage.value,
-            message=f"{decision.decision.value} recorded for {pending.item_id}",
-        )
+        return result
 
     @workflow.query
     def status(self) -> LifecycleState:
@@ -155,17 +160,11 @@ class InvoiceLifecycle(ApprovalInterface):
 
     def _decision_problem(self, decision: Decision) -> str | None:
         pending = self.state.pending
-        if pending is None or self._decision is not None:
+        if pending is None or self.state.decision is not None:
             return f"nothing is awaiting approval on this invoice (stage: {self.state.stage.value})"
-        if decision.item_id and decision.item_id != pending.item_id:
-            return f"stale decision: item {decision.item_id} is no longer pending (pending now: {pending.item_id})"
-        if not decision.approver.strip():
-            return "unknown approver: a decision must name who made it"
-        if decision.approver_limit is not None and pending.amount > decision.approver_limit:
-            return (
-                f"{pending.currency} {pending.amount} is over {decision.approver}'s approval limit "
-                f"of {decision.approver_limit}"
-            )
+        problem = self._common_problem(decision, pending, pending.amount, pending.currency)
+        if problem:
+            return problem
         if decision.decision == DecisionKind.EDIT and not (decision.text or "").strip():
             return "an edit needs the new text"
         if decision.decision == DecisionKind.REJECT and not (decision.reason or "").strip():
@@ -185,73 +184,81 @@ class InvoiceLifecycle(ApprovalInterface):
         if self.state.invoice is None or request.state is None:
             if not await self._refresh():
                 return self.state
-        while True:
-            if self._refresh_needed:
-                if not await self._refresh():
-                    return self.state
-            invoice = self._invoice()
-            if invoice.is_settled:
-                await self._close(invoice)
-                return self.state
-            if self._history_is_long():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(request.model_copy(update={"state": self.state}))
-            if self.state.dispute:
-                await self._hold(Stage.PAUSED, f"dispute: {self.state.dispute}", None)
-                continue
-            promise_until = self.state.promise_until
-            if promise_until is not None and self._today() <= promise_until:
-                until = self._instant(promise_until + timedelta(days=1))
-                await self._hold(Stage.PAUSED, f"promise to pay by {promise_until.isoformat()}", until)
-                continue
-            snoozed = self.state.snoozed_until
-            if snoozed is not None and workflow.now() < snoozed:
-                await self._hold(self._dunning_stage(), f"snoozed until {snoozed.isoformat()}", snoozed)
-                continue
-            step = next_step(
-                self._ladder(),
-                due_date=invoice.due_date,
-                balance=invoice.balance.amount,
-                done_levels=frozenset(self.state.done_levels),
-                escalated=self.state.escalated,
-                now=workflow.now(),
-                clock=request.clock,
-                tz=self._customer_tz(),
-                country=self._customer_country(),
-            )
-            if isinstance(step, SendLevel):
-                try:
-                    await self._remind(step)
-                except _Interrupted:
-                    continue
-                except _InvoiceGone:
-                    return self.state
-            elif isinstance(step, WaitUntil):
-                await self._hold(self._dunning_stage(), step.reason, step.instant)
-            elif isinstance(step, Escalate):
-                await self._escalate(step.after_level)
-            elif isinstance(step, NoAction):
-                stage = Stage.ESCALATED if self.state.escalated else self._dunning_stage()
-                await self._hold(stage, f"payment ({step.reason})", None)
+        while await self._turn():
+            pass
+        return self.state
 
-    # --- steps ---------------------------------------------------------------------------------------
-
-    async def _remind(self, step: SendLevel) -> None:
-        request = self._request()
-        level = step.level
-        for skipped in step.skipped:
-            self._mark_done(ReminderRecord(level=skipped, outcome="skipped", at=workflow.now(),
-                                           reason=f"its time passed unsent (downtime, a pause or a slow approval); "
-                                                  f"level {level.level} is due now"))
-            await self._audit(f"reminder-skipped:L{skipped}", "reminder skipped",
-                              f"level {skipped} skipped (catch-up: level {level.level} is due now)")
-        # Re-check the ledger right before drafting: paid or voided means no reminder.
-        await self._refresh_or_gone()
+    async def _turn(self) -> bool:
+        """One turn of the life: act on what changed, then send, wait, escalate or hold. False once the
+        invoice's life is over (paid, voided or deleted)."""
+        if self.state.pending is not None:  # continued as new while a reminder awaited approval
+            return await self._dun(self._resume_approval(self.state.pending))
+        if self.state.refresh_needed and not await self._refresh():
+            return False
         invoice = self._invoice()
         if invoice.is_settled:
-            raise _Interrupted()
-        customer = self.state.customer
-        assert customer is not None
+            await self._close(invoice)
+            return False
+        if self._history_is_long():
+            await self._continue_as_new()
+        if self.state.dispute:
+            await self._hold(Stage.PAUSED, f"dispute: {self.state.dispute}", None)
+            return True
+        promise_until = self.state.promise_until
+        if promise_until is not None and self._today() <= promise_until:
+            until = self._instant(promise_until + timedelta(days=1))
+            await self._hold(Stage.PAUSED, f"promise to pay by {promise_until.isoformat()}", until)
+            return True
+        snoozed = self.state.snoozed_until
+        if snoozed is not None and workflow.now() < snoozed:
+            await self._hold(self._dunning_stage(), f"snoozed until {snoozed.isoformat()}", snoozed)
+            return True
+        return await self._follow(self._next_step(invoice))
+
+    def _next_step(self, invoice: Invoice) -> NextStep:
+        return next_step(
+            self._ladder(),
+            due_date=invoice.due_date,
+            balance=invoice.balance.amount,
+            done_levels=frozenset(self.state.done_levels),
+            escalated=self.state.escalated,
+            now=workflow.now(),
+            clock=self._request().clock,
+            tz=self._customer_tz(),
+            country=self._customer_country(),
+        )
+
+    async def _follow(self, step: NextStep) -> bool:
+        """Do what the dunning ladder says; False when the invoice turned out to be gone."""
+        if isinstance(step, SendLevel):
+            return await self._dun(self._remind(step))
+        if isinstance(step, WaitUntil):
+            await self._hold(self._dunning_stage(), step.reason, step.instant)
+        elif isinstance(step, Escalate):
+            await self._escalate(step.after_level)
+        elif isinstance(step, NoAction):
+            stage = Stage.ESCALATED if self.state.escalated else self._dunning_stage()
+            await self._hold(stage, f"payment ({step.reason})", None)
+        return True
+
+    async def _dun(self, reminder: Awaitable[None]) -> bool:
+        """A reminder step; an interruption sends the life round again, a deleted invoice ends it."""
+        try:
+            await reminder
+        except _Interrupted:
+            return True
+        except _InvoiceGone:
+            return False
+        return True
+
+    # --- one reminder: skip the passed levels, draft, decide, send -----------------------------------
+
+    async def _remind(self, step: SendLevel) -> None:
+        level = step.level
+        await self._skip_passed(step)
+        # Re-check the ledger right before drafting: paid or voided means no reminder.
+        invoice = await self._invoice_still_open()
+        customer = self._customer()
         # Patched: histories recorded before this check drafted first and escalated at the send step.
         if self._recipient() is None and workflow.patched(PATCH_RECIPIENT_BEFORE_DRAFT):
             # Nobody to write to: the level is recorded as skipped and a human collector takes over.
@@ -259,6 +266,37 @@ class InvoiceLifecycle(ApprovalInterface):
                                            reason=f"no billing email for {customer.name}"))
             await self._escalate(level.level, reason=f"no billing email for {customer.name}")
             return
+        draft = await self._draft(level, invoice, customer)
+        reminder_number = self.state.reminders_sent + 1
+        if not reminder_needs_approval(reminder_number):
+            await self._send(level, draft, draft.subject, draft.body, approved_by=None)
+            return
+        self._ask_approval(level.level, reminder_number, draft, invoice)
+        await self._decide_and_send(level, draft)
+
+    async def _resume_approval(self, pending: PendingApproval) -> None:
+        """The run before continued as new while this item awaited a human: the same item, the same draft,
+        the same wait; then on as if no new run had begun."""
+        level = next((rung for rung in self._ladder().levels if rung.level == pending.level), None)
+        if level is None or pending.draft is None:
+            # The customer's ladder changed under the pending item: dunning looks again from the top.
+            self.state.pending = None
+            self.state.decision = None
+            raise _Interrupted()
+        self._set_stage(Stage.AWAITING_APPROVAL, self._awaiting(pending))
+        await self._decide_and_send(level, pending.draft)
+
+    async def _skip_passed(self, step: SendLevel) -> None:
+        level = step.level
+        for skipped in step.skipped:
+            self._mark_done(ReminderRecord(level=skipped, outcome="skipped", at=workflow.now(),
+                                           reason=f"its time passed unsent (downtime, a pause or a slow approval); "
+                                                  f"level {level.level} is due now"))
+            await self._audit(f"reminder-skipped:L{skipped}", "reminder skipped",
+                              f"level {skipped} skipped (catch-up: level {level.level} is due now)")
+
+    async def _draft(self, level: DunningLevel, invoice: Invoice, customer: Customer) -> Draft:
+        request = self._request()
         facts = ReminderFacts(
             company_name=request.company_name, customer_name=customer.name, invoice_number=invoice.number,
             amount_due=invoice.balance, total=invoice.total, issue_date=invoice.issue_date,
@@ -271,38 +309,40 @@ class InvoiceLifecycle(ApprovalInterface):
             DraftReminderInput(workflow_id=workflow.info().workflow_id, facts=facts),
             start_to_close_timeout=DRAFTING_TIMEOUT, retry_policy=DRAFTING_RETRY,
         )
-        reminder_number = self.state.reminders_sent + 1
-        approved_by: str | None = None
+        return draft
+
+    async def _decide_and_send(self, level: DunningLevel, draft: Draft) -> None:
+        """Wait for the human on the pending item, then act on the verdict."""
+        decision = await self._await_decision(draft)
+        if decision is None:
+            raise _Interrupted()
+        if decision.decision == DecisionKind.REJECT:
+            self._mark_done(ReminderRecord(level=level.level, outcome="rejected", at=workflow.now(),
+                                           approver=decision.approver, reason=decision.reason))
+            await self._audit(f"reminder-rejected:L{level.level}", "reminder rejected",
+                              f"level {level.level}: {decision.reason}", approver=decision.approver, draft=draft)
+            return
+        if decision.decision == DecisionKind.SNOOZE:
+            days = decision.snooze_days or 1
+            self.state.snoozed_until = workflow.now() + self._request().clock.days(days)
+            await self._audit(f"reminder-snoozed:L{level.level}:{self.state.approvals_requested}",
+                              "reminder snoozed", f"level {level.level} snoozed {days} days",
+                              approver=decision.approver, draft=draft)
+            return
         subject, body = draft.subject, draft.body
-        if reminder_needs_approval(reminder_number):
-            decision = await self._await_approval(level.level, reminder_number, draft, invoice)
-            if decision is None:
-                raise _Interrupted()
-            approved_by = decision.approver
-            if decision.decision == DecisionKind.REJECT:
-                self._mark_done(ReminderRecord(level=level.level, outcome="rejected", at=workflow.now(),
-                                               approver=decision.approver, reason=decision.reason))
-                await self._audit(f"reminder-rejected:L{level.level}", "reminder rejected",
-                                  f"level {level.level}: {decision.reason}", approver=decision.approver,
-                                  draft=draft)
-                return
-            if decision.decision == DecisionKind.SNOOZE:
-                days = decision.snooze_days or 1
-                self.state.snoozed_until = workflow.now() + request.clock.days(days)
-                await self._audit(f"reminder-snoozed:L{level.level}:{self.state.approvals_requested}",
-                                  "reminder snoozed", f"level {level.level} snoozed {days} days",
-                                  approver=decision.approver, draft=draft)
-                return
-            if decision.decision == DecisionKind.EDIT:
-                body = decision.text or body
-                subject = decision.subject or subject
-            # Approval may have taken days: look again before anything leaves.
-            await self._refresh_or_gone()
-            if self._invoice().is_settled:
-                raise _Interrupted()
+        if decision.decision == DecisionKind.EDIT:
+            body = decision.text or body
+            subject = decision.subject or subject
+        # Approval may have taken days: look again before anything leaves.
+        await self._invoice_still_open()
+        await self._send(level, draft, subject, body, approved_by=decision.approver)
+
+    async def _send(self, level: DunningLevel, draft: Draft, subject: str, body: str,
+                    approved_by: str | None) -> None:
+        request = self._request()
         to = self._recipient()
         if to is None:  # only on histories from before PATCH_RECIPIENT_BEFORE_DRAFT
-            await self._escalate(level.level, reason=f"no billing email for {customer.name}")
+            await self._escalate(level.level, reason=f"no billing email for {self._customer().name}")
             return
         result = await workflow.execute_activity_method(
             MessagingActivities.send_reminder,
@@ -322,9 +362,10 @@ class InvoiceLifecycle(ApprovalInterface):
                           approver=approved_by, draft=draft)
         self._set_stage(self._dunning_stage(), "next dunning level")
 
-    async def _await_approval(self, level: int, reminder_number: int, draft: Draft,
-                              invoice: Invoice) -> Decision | None:
-        """Put the draft in front of a human; None when a payment or dispute made the question moot."""
+    # --- approval --------------------------------------------------------------------------------------
+
+    def _ask_approval(self, level: int, reminder_number: int, draft: Draft, invoice: Invoice) -> None:
+        """Put the draft in front of a human."""
         request = self._request()
         self.state.approvals_requested += 1
         first = reminder_number == 1
@@ -339,32 +380,49 @@ class InvoiceLifecycle(ApprovalInterface):
             level=level, reminder_number=reminder_number, to=self._recipient() or "(no billing email)", draft=draft,
             requested_at=workflow.now(), why=why,
         )
-        self._decision = None
-        self._set_stage(Stage.AWAITING_APPROVAL, f"approval of the level {level} reminder ({why})")
+        self.state.decision = None
+        self._set_stage(Stage.AWAITING_APPROVAL, self._awaiting(self.state.pending))
+
+    async def _await_decision(self, draft: Draft) -> Decision | None:
+        """The human's decision on the pending item; None when a payment or dispute made the question moot.
+
+        A long history continues as new from inside the wait (patched: runs from before waited on): the
+        pending item and any decision already taken go along in the state."""
+        pending = self._pending()
+        may_continue_as_new = workflow.patched(PATCH_CONTINUE_AS_NEW_WHILE_WAITING)
         while True:
             await workflow.wait_condition(
-                lambda: self._decision is not None or self._refresh_needed or bool(self.state.dispute)
+                lambda: self.state.decision is not None or self.state.refresh_needed or bool(self.state.dispute)
+                or (may_continue_as_new and self._history_is_long())
             )
-            if self._decision is not None or self.state.dispute:
+            if self.state.decision is not None or self.state.dispute:
                 break
+            if not self.state.refresh_needed:
+                await self._continue_as_new()
             # Something changed in the ledger: the draft stands unless the invoice is settled or its
             # balance moved (then the figures in the draft are stale and it is drafted again).
             await self._refresh_or_gone()
             current = self._invoice()
-            if current.is_settled or current.balance != invoice.balance:
+            if current.is_settled or current.balance.amount != pending.amount or current.currency != pending.currency:
                 break
-            self._set_stage(Stage.AWAITING_APPROVAL, f"approval of the level {level} reminder ({why})")
-        decision = self._decision
-        self._decision = None
+            self._set_stage(Stage.AWAITING_APPROVAL, self._awaiting(pending))
+        decision = self.state.decision
+        self.state.decision = None
         self.state.pending = None
         if decision is None:
             self._set_stage(self._dunning_stage(), "re-checking after a ledger change")
             return None
         await self._audit(f"decision:{self.state.approvals_requested}", f"reminder {decision.decision.value}",
-                          f"level {level} {decision.decision.value}" + (f": {decision.reason}" if decision.reason
-                                                                         else ""),
+                          f"level {pending.level} {decision.decision.value}"
+                          + (f": {decision.reason}" if decision.reason else ""),
                           approver=decision.approver, draft=draft)
         return decision
+
+    @staticmethod
+    def _awaiting(pending: PendingApproval) -> str:
+        return f"approval of the level {pending.level} reminder ({pending.why})"
+
+    # --- other steps -----------------------------------------------------------------------------------
 
     async def _escalate(self, after_level: int, reason: str | None = None) -> None:
         self.state.escalated = True
@@ -384,11 +442,16 @@ class InvoiceLifecycle(ApprovalInterface):
         except TimeoutError:
             pass
 
+    async def _continue_as_new(self) -> NoReturn:
+        """A fresh run with the same state, so the history stays short and nothing lived is lost."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(self._request().model_copy(update={"state": self.state}))
+
     async def _refresh(self) -> bool:
         """Re-read invoice and customer from the ledger. False when the invoice no longer exists."""
         request = self._request()
         while True:
-            self._refresh_needed = False
+            self.state.refresh_needed = False
             try:
                 snapshot: InvoiceSnapshot = await workflow.execute_activity_method(
                     LedgerActivities.fetch_invoice,
@@ -406,20 +469,35 @@ class InvoiceLifecycle(ApprovalInterface):
                     return False
                 if kind != LEDGER_RECONSENT or self.state.invoice is None:
                     raise
-                # The ledger connection needs a human to connect it again: nothing is lost, the invoice
-                # waits and looks again every hour (or at once on the next signal).
-                stage = self.state.stage
-                await self._hold(Stage.PAUSED, f"re-consent of the {request.ledger} connection", workflow.now()
-                                 + timedelta(hours=1))
-                self.state.stage = stage
+                await self._await_reconsent()
         self.state.invoice = snapshot.invoice
         self.state.customer = snapshot.customer
         self._publish()
         return True
 
+    async def _await_reconsent(self) -> None:
+        """The ledger connection needs a human to connect it again: nothing is lost, the invoice waits and
+        looks again every hour (or at once on the next signal)."""
+        if self._history_is_long() and workflow.patched(PATCH_CONTINUE_AS_NEW_WHILE_WAITING):
+            # The next run reads the ledger first; without this a long history woke the wait at once.
+            self.state.refresh_needed = True
+            await self._continue_as_new()
+        stage = self.state.stage
+        await self._hold(Stage.PAUSED, f"re-consent of the {self._request().ledger} connection",
+                         workflow.now() + timedelta(hours=1))
+        self.state.stage = stage
+
     async def _refresh_or_gone(self) -> None:
         if not await self._refresh():
             raise _InvoiceGone()
+
+    async def _invoice_still_open(self) -> Invoice:
+        """The invoice as the ledger has it now; a settled one interrupts the reminder."""
+        await self._refresh_or_gone()
+        invoice = self._invoice()
+        if invoice.is_settled:
+            raise _Interrupted()
+        return invoice
 
     async def _close(self, invoice: Invoice) -> None:
         self.state.pending = None
@@ -471,8 +549,18 @@ class InvoiceLifecycle(ApprovalInterface):
         invoice = self.state.invoice
         if invoice is None:
             return
-        level = max((r.level for r in self.state.reminders if r.outcome == "sent"), default=0)
-        workflow.upsert_search_attributes([
+        level = self._dunning_level()
+        updates = self._search_attributes(invoice, level)
+        # Patched: histories recorded before it upserted all ten on every state change.
+        if workflow.patched(PATCH_CHANGED_SEARCH_ATTRIBUTES):
+            current = workflow.info().typed_search_attributes
+            updates = [update for update in updates if current.get(update.key) != update.value]
+        if updates:
+            workflow.upsert_search_attributes(updates)
+        workflow.set_current_details(self._details(invoice, level))
+
+    def _search_attributes(self, invoice: Invoice, level: int) -> list[SearchAttributeUpdate[Any]]:
+        return [
             sa.LEDGER.value_set(self._request().ledger),
             sa.INVOICE_ID.value_set(invoice.id),
             sa.INVOICE_NUMBER.value_set(invoice.number),
@@ -484,7 +572,9 @@ class InvoiceLifecycle(ApprovalInterface):
             sa.DUE_DATE.value_set(datetime.combine(invoice.due_date, time(0), tzinfo=UTC)),
             sa.DUNNING_LEVEL.value_set(level),
             sa.AWAITING_APPROVAL.value_set(self.state.pending is not None),
-        ])
+        ]
+
+    def _details(self, invoice: Invoice, level: int) -> str:
         pending = self.state.pending
         lines = [
             f"**{invoice.number}** · {invoice.customer_name} · {self.state.stage.value.replace('_', ' ')}",
@@ -496,7 +586,11 @@ class InvoiceLifecycle(ApprovalInterface):
             lines.append(f"Awaiting approval: {pending.item_id} ({pending.why})")
         if self.state.dispute:
             lines.append(f"Dispute: {self.state.dispute}")
-        workflow.set_current_details("\n\n".join(lines))
+        return "\n\n".join(lines)
+
+    def _dunning_level(self) -> int:
+        """The highest level actually sent (skipped and rejected levels do not count)."""
+        return max((r.level for r in self.state.reminders if r.outcome == "sent"), default=0)
 
     def _dunning_stage(self) -> Stage:
         invoice = self._invoice()
@@ -510,7 +604,8 @@ class InvoiceLifecycle(ApprovalInterface):
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() > HISTORY_LIMIT
+        limit = self._request().history_limit or HISTORY_LIMIT
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() > limit
 
     def _history_summary(self) -> str:
         sent = [r for r in self.state.reminders if r.outcome == "sent"]
@@ -518,13 +613,29 @@ class InvoiceLifecycle(ApprovalInterface):
             return "no reminders sent yet for this invoice"
         return f"{len(sent)} reminder(s) sent, the last at level {sent[-1].level}"
 
+    # --- what must be there by now (an ApplicationError, not an assert, when it is not) ----------------
+
     def _request(self) -> LifecycleInput:
-        assert self._input is not None
+        if self._input is None:
+            raise ApplicationError("InvoiceLifecycle used before run() received its input", non_retryable=True)
         return self._input
 
     def _invoice(self) -> Invoice:
-        assert self.state.invoice is not None
+        if self.state.invoice is None:
+            raise ApplicationError("InvoiceLifecycle has no invoice before its first ledger read",
+                                   non_retryable=True)
         return self.state.invoice
+
+    def _customer(self) -> Customer:
+        if self.state.customer is None:
+            raise ApplicationError("InvoiceLifecycle has no customer before its first ledger read",
+                                   non_retryable=True)
+        return self.state.customer
+
+    def _pending(self) -> PendingApproval:
+        if self.state.pending is None:
+            raise ApplicationError("InvoiceLifecycle awaits a decision with nothing pending", non_retryable=True)
+        return self.state.pending
 
     def _ladder(self) -> DunningLadder:
         customer = self.state.customer

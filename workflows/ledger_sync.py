@@ -28,6 +28,12 @@ class LedgerSyncResult(BaseModel):
 
 
 SYNC_ACTIVITY = "sync_ledger_changes"
+# One read of the change feed (the adapter pages it) and a signal-with-start per change. The activity
+# heartbeats while it reads and after every change it routes, so a lost worker is noticed within the
+# heartbeat timeout and the retry goes on from the heartbeat's progress instead of the start.
+SYNC_TIMEOUT = timedelta(minutes=5)
+SYNC_HEARTBEAT_TIMEOUT = timedelta(seconds=30)
+SYNC_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
 
 
 @workflow.defn
@@ -36,7 +42,6 @@ class LedgerSync:
     async def run(self, request: LedgerSyncInput) -> LedgerSyncResult:
         result: LedgerSyncResult = await workflow.execute_activity(
             SYNC_ACTIVITY, request, result_type=LedgerSyncResult,
-            start_to_close_timeout=timedelta(minutes=5),
-            retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1)),
+            start_to_close_timeout=SYNC_TIMEOUT, heartbeat_timeout=SYNC_HEARTBEAT_TIMEOUT, retry_policy=SYNC_RETRY,
         )
         return result

@@ -40,8 +40,16 @@ class LifecycleInput(BaseModel):
     how_to_pay: str = "Pay by bank transfer quoting the invoice number."
     ladder_overrides: dict[str, DunningLadder] = Field(default_factory=dict)
     estimate_id: str | None = None
+    # Continue as new once a run's history passes this many events (None: HISTORY_LIMIT of the workflow).
+    # Tests set it low to force continue-as-new mid-dunning and while a reminder awaits approval.
+    history_limit: int | None = Field(default=None, gt=0)
     # Carried across continue-as-new; None on the first run.
     state: LifecycleState | None = None
+
+
+# The signal every ledger event is delivered as, to whichever workflow the event concerns; a constant
+# because signal-with-start names its first signal by string.
+LEDGER_EVENT_SIGNAL = "ledger_event"
 
 
 class LedgerEventSignal(BaseModel):
@@ -100,6 +108,9 @@ class LifecycleState(BaseModel):
     closed_reason: str | None = None
     seen_events: list[str] = Field(default_factory=list)
     runs: int = 1
+    # What a handler recorded and run() has not acted on yet: carried across continue-as-new with the rest.
+    decision: Decision | None = None
+    refresh_needed: bool = False
 
 
 LifecycleInput.model_rebuild()

@@ -1,5 +1,8 @@
 """The search attributes every invoice workflow keeps current (PRODUCT.md, fixed interface)."""
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from temporalio.common import SearchAttributeKey
 
 LEDGER = SearchAttributeKey.for_keyword("Ledger")
@@ -15,7 +18,7 @@ AWAITING_APPROVAL = SearchAttributeKey.for_bool("AwaitingApproval")
 RISK_SCORE = SearchAttributeKey.for_float("RiskScore")
 
 # Name -> Temporal type name, as `temporal server start-dev --search-attribute` and the operator API take them.
-REGISTRY: dict[str, str] = {
+REGISTRY: Mapping[str, str] = MappingProxyType({
     "Ledger": "Keyword",
     "InvoiceId": "Keyword",
     "InvoiceNumber": "Keyword",
@@ -27,4 +30,4 @@ REGISTRY: dict[str, str] = {
     "DunningLevel": "Int",
     "AwaitingApproval": "Bool",
     "RiskScore": "Double",
-}
+})

@@ -6,12 +6,13 @@ read. The batch files of `duecourse match` and the labelled data of `duecourse b
 CLI (`workers.batch`, `workers.bench`).
 """
 
-from activities.cash_matching.engine import MatchingEngine, find_combination, match_payments
+from activities.cash_matching.combination import find_combination
+from activities.cash_matching.engine import MatchingEngine, match_payments
 from activities.cash_matching.model import (
-    Allocation,
-    Decision,
     IncomingPayment,
+    MatchAllocation,
     MatchConfig,
+    MatchDecision,
     MatchResult,
     OpenInvoice,
 )
@@ -19,12 +20,12 @@ from activities.cash_matching.names import CustomerNameIndex, name_similarity, n
 from activities.cash_matching.references import InvoiceMention, ReferenceReading, read_reference
 
 __all__ = [
-    "Allocation",
     "CustomerNameIndex",
-    "Decision",
     "IncomingPayment",
     "InvoiceMention",
+    "MatchAllocation",
     "MatchConfig",
+    "MatchDecision",
     "MatchResult",
     "MatchingEngine",
     "OpenInvoice",

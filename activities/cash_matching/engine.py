@@ -15,6 +15,9 @@ Safety rules: a payment is never auto-applied when it is in another currency tha
 another customer's invoice, is short without saying it is partial (a deduction), or pays several
 invoices none of which it names. Those go to review with the best suggestion.
 
+How the amount pays the invoices found (exact, within tolerance, combination, short, over) is the fitting
+cascade of `fitting`, the same for a reference and for a name; its confidences are in `confidence`.
+
 Payments are decided in date order, then payment id. An auto decision consumes the invoice balances it
 applies, so no balance is applied twice in a batch. A review suggestion only reserves what it proposes: later
 guesses by name and amount leave it alone, but a later payment whose reference names the invoice may take it,
@@ -26,16 +29,39 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from operator import attrgetter
 
+from activities.cash_matching.balances import TrackedInvoice, fill, money, whole_cents
+from activities.cash_matching.combination import find_combination
+from activities.cash_matching.confidence import (
+    MAX_CONFIDENCE,
+    NAME_AMBIGUOUS,
+    NAME_SLOPE,
+    NAME_SLOPE_DISTINCT,
+    NAME_WITHOUT_FIT,
+    PAYERS_OWN_INSTEAD,
+    REF_FOREIGN_CURRENCY,
+    REF_TOLERANCE,
+    UNKNOWN_PAYER_PENALTY,
+    WEAK_NAME_GUESS_PENALTY,
+    WEAK_NAME_PENALTY,
+    WEAK_REFERENCE_PENALTY,
+)
+from activities.cash_matching.fitting import (
+    CustomerFit,
+    NamedFit,
+    Proposal,
+    fit_customer_invoices,
+    fit_named_invoices,
+)
 from activities.cash_matching.model import (
-    Allocation,
-    Decision,
     IncomingPayment,
+    MatchAllocation,
     MatchConfig,
+    MatchDecision,
     MatchResult,
     OpenInvoice,
     paused_gc,
@@ -44,109 +70,30 @@ from activities.cash_matching.names import CustomerNameIndex, NameCandidate, nor
 from activities.cash_matching.references import (
     InvoiceMention,
     ReferenceReading,
-    invoice_number_keys,
     read_reference,
 )
 
-# Base confidence per kind of evidence, before the payer-name adjustment. They were set from the
-# benchmark (`duecourse bench match`), which prints how often each was right.
-_REF_EXACT = 0.995
-_REF_TOLERANCE = 0.99
-_REF_OVERPAID = 0.965
-_REF_PARTIAL = 0.955
-_REF_SUBSET = 0.85
-_REF_SHORT = 0.8
-_NAME_EXACT = 0.985
-_NAME_EXACT_RECURRING = 0.975
-_NAME_TOLERANCE = 0.975
-_NAME_COMBINATION = 0.8
-_NAME_AMBIGUOUS = 0.7
-_NAME_SHORT = 0.65
-_NAME_OVERPAID = 0.55
-_REF_FOREIGN_CURRENCY = 0.8
-_REF_POINTS_ELSEWHERE = 0.7  # the amount is another open invoice of the customer than the one named
-_PAYERS_OWN_INSTEAD = 0.75  # another customer's invoice named, the amount is one of the payer's own
-_NAME_WITHOUT_FIT = 0.2
-# How much an unrecognised payer name costs a reference match that agrees on the amount.
-_UNKNOWN_PAYER_PENALTY = 0.03
-_WEAK_REFERENCE_PENALTY = 0.02
-# Confidence lost per unit of name dissimilarity on a match that rests on the name.
-_NAME_SLOPE = 0.6
-# A name below `name_strong` is a hint, not an identification: only an amount that fits exactly keeps
-# the suggestion above the review floor.
-_WEAK_NAME_PENALTY = 0.1
-_WEAK_NAME_GUESS_PENALTY = 0.3
 # An exact amount shared by at most this many open invoices of the ledger is distinctive.
 _DISTINCT_AMOUNT_SHARERS = 2
-_NAME_SLOPE_DISTINCT = 0.3
 # More open invoices than this with the payment's amount: find the customer by name instead.
 _MAX_AMOUNT_HITS = 60
-_MAX_CONFIDENCE = 0.995
 # Up to this many customers owed the amount, each is scored; more go through rapidfuzz's batch comparison.
 _SCORE_EACH_UP_TO = 4
 
 
-def _money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    units, rest = divmod(abs(cents), 100)
-    return f"{sign}{units:,}.{rest:02d}"
-
-
-def _cents(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_value())
-
-
-class _Open:
-    """An invoice as the engine tracks it. `remaining` is the balance not yet auto-applied in this batch;
-    `reserved` is what review suggestions propose. A guess from amount and name only uses the `free` part
-    (remaining less reserved), so two payments are not steered to one invoice; a reference naming the
-    invoice outranks a suggestion and sees all of `remaining`."""
-
-    __slots__ = (
-        "currency",
-        "customer_id",
-        "digits",
-        "due",
-        "invoice",
-        "issue",
-        "key",
-        "number",
-        "original",
-        "remaining",
-        "reserved",
-    )
-
-    def __init__(self, invoice: OpenInvoice) -> None:
-        self.invoice = invoice
-        self.number = invoice.invoice_number
-        keys = invoice_number_keys(invoice.invoice_number)
-        self.key = keys[0]
-        self.digits = keys[-1]
-        self.customer_id = invoice.customer_id
-        self.currency = invoice.currency.upper()
-        self.original = max(0, _cents(invoice.balance))
-        self.remaining = self.original
-        self.reserved = 0
-        self.due = (invoice.due_date, invoice.issue_date, invoice.invoice_number)
-        self.issue = invoice.issue_date
-
-    @property
-    def free(self) -> int:
-        return max(0, self.remaining - self.reserved)
-
-
 @dataclass(slots=True)
-class _Proposal:
-    allocations: list[tuple[_Open, int]]
-    confidence: float
-    customer_id: str | None
-    reasons: list[str] = field(default_factory=list)
-    blockers: list[str] = field(default_factory=list)
-    deduction_reason: str | None = None
-    # an amount equal to the balance of one invoice, to the cent (the strongest evidence without a reference)
-    exact: bool = False
-    # an amount paying one invoice, exactly or within tolerance
-    fits: bool = False
+class _NamedEvidence:
+    """What the reference and the payer's name say before the amount is compared with the named balances."""
+
+    numbers: str
+    customer_id: str
+    # the payer name's similarity to the (best of the) customers named
+    fit: float
+    # the payer is clearly another customer than the one the reference names
+    conflict: bool
+    name_adjust: float
+    reasons: list[str]
+    blockers: list[str]
 
 
 class _Payer:
@@ -203,60 +150,6 @@ class _Payer:
         return score
 
 
-def find_combination(balances: Sequence[int], target: int, tolerance: int, max_size: int) -> tuple[int, ...] | None:
-    """Indices of 2..`max_size` balances (listed oldest first) whose sum is within `tolerance` of `target`,
-    or None. Fewer invoices win, then older ones; paying the oldest invoices in order is tried first at any
-    size, because that is how customers clear a statement. Combinations of three or four must add up to the
-    cent (one cent of rounding per invoice): with a tolerance, some four of forty random balances nearly
-    always come close to any amount by chance."""
-    n = len(balances)
-    if n < 2 or target <= 0:
-        return None
-    running = 0
-    for k, balance in enumerate(balances):
-        running += balance
-        if k >= 1 and abs(running - target) <= tolerance:
-            return tuple(range(k + 1))
-        if running > target + tolerance:
-            break
-    if tolerance == 0 and max_size == 2:
-        seen: dict[int, int] = {}
-        for j, balance in enumerate(balances):
-            i = seen.get(target - balance)
-            if i is not None:
-                return (i, j)
-            seen.setdefault(balance, j)
-        return None
-    pairs = sorted((balances[i] + balances[j], i, j) for i in range(n) for j in range(i + 1, n))
-    sums = [p[0] for p in pairs]
-
-    def pairs_near(value: int, slack: int) -> list[tuple[int, int, int]]:
-        return pairs[bisect.bisect_left(sums, value - slack) : bisect.bisect_right(sums, value + slack)]
-
-    found = [(i + j, (i, j)) for _, i, j in pairs_near(target, tolerance)]
-    if found:
-        return min(found)[1]
-    if max_size >= 3:
-        slack = min(tolerance, 3)
-        triples = [
-            (i + j + k, (i, j, k)) for i in range(n) for _, j, k in pairs_near(target - balances[i], slack) if j > i
-        ]
-        if triples:
-            return min(triples)[1]
-    if max_size >= 4:
-        slack = min(tolerance, 4)
-        quads = [
-            (i + j + k + m, (i, j, k, m))
-            for s, i, j in pairs
-            if s < target
-            for _, k, m in pairs_near(target - s, slack)
-            if k > j
-        ]
-        if quads:
-            return min(quads)[1]
-    return None
-
-
 class MatchingEngine:
     """Built once from the open invoices and the learned aliases (payer name -> customer id); then `match`
     each payment. Not thread-safe: matching consumes invoice balances."""
@@ -275,15 +168,15 @@ class MatchingEngine:
         # the tolerance in whole cents, without Decimal arithmetic in the hot path
         self._fee_abs = int(self.config.fee_tolerance_abs * 100)
         self._fee_rel = self.config.fee_tolerance_rel.as_integer_ratio()
-        self._by_key: dict[str, list[_Open]] = defaultdict(list)
-        self._by_customer: dict[str, list[_Open]] = {}
-        self._by_amount: dict[tuple[str, int], list[_Open]] = defaultdict(list)
-        self._by_id: dict[str, _Open] = {}
+        self._by_key: dict[str, list[TrackedInvoice]] = defaultdict(list)
+        self._by_customer: dict[str, list[TrackedInvoice]] = {}
+        self._by_amount: dict[tuple[str, int], list[TrackedInvoice]] = defaultdict(list)
+        self._by_id: dict[str, TrackedInvoice] = {}
         names: dict[str, str] = {}
         # local names: this loop runs once per open invoice of the ledger
         by_id, by_key, by_customer, by_amount = self._by_id, self._by_key, self._by_customer, self._by_amount
         for invoice in invoices:
-            tracked = _Open(invoice)
+            tracked = TrackedInvoice(invoice)
             by_id[invoice.invoice_id] = tracked
             # indexed by the digits alone; the full key on the invoice tells INV-1042 from CN-1042
             by_key[tracked.digits].append(tracked)
@@ -309,7 +202,7 @@ class MatchingEngine:
             if key:
                 self._aliases[key] = customer_id
 
-    def _tolerance(self, cents: int) -> int:
+    def tolerance(self, cents: int) -> int:
         """`MatchConfig.tolerance_cents` in integer arithmetic."""
         numerator, denominator = self._fee_rel
         return max(1, min(self._fee_abs, cents * numerator // denominator))
@@ -322,7 +215,7 @@ class MatchingEngine:
         """Results in the order of `payments`; balances are consumed in date order, then payment id."""
         listed = list(payments)
         order = sorted(range(len(listed)), key=lambda i: (listed[i].date, listed[i].payment_id))
-        decided: list[tuple[MatchResult, list[tuple[_Open, int]]]] = []
+        decided: list[tuple[MatchResult, list[tuple[TrackedInvoice, int]]]] = []
         with paused_gc():
             for done, index in enumerate(order, start=1):
                 decided.append(self._match(listed[index]))
@@ -333,7 +226,7 @@ class MatchingEngine:
             results[index] = result
         return [r for r in results if r is not None]
 
-    def _settle(self, decided: list[tuple[MatchResult, list[tuple[_Open, int]]]]) -> list[MatchResult]:
+    def _settle(self, decided: list[tuple[MatchResult, list[tuple[TrackedInvoice, int]]]]) -> list[MatchResult]:
         """A reference may auto-apply an invoice an earlier review only suggested: trim such suggestions so
         that no invoice balance is allocated twice over the whole batch, suggestions included."""
         # what the auto decisions left of each balance is what they did not apply
@@ -343,13 +236,13 @@ class MatchingEngine:
             if result.decision != "review":
                 settled.append(result)
                 continue
-            kept: list[Allocation] = []
+            kept: list[MatchAllocation] = []
             trimmed: list[str] = []
             for tracked, wanted in cents_applied:
                 cents = min(wanted, tracked.remaining - suggested[id(tracked)])
                 if cents > 0:
                     suggested[id(tracked)] += cents
-                    kept.append(Allocation(tracked.invoice.invoice_id, Decimal(cents).scaleb(-2)))
+                    kept.append(MatchAllocation(tracked.invoice.invoice_id, Decimal(cents).scaleb(-2)))
                 if cents < wanted:
                     trimmed.append(tracked.number)
             if trimmed:
@@ -362,14 +255,12 @@ class MatchingEngine:
         """Decide one payment and consume the invoice balances it is allocated to."""
         return self._match(payment)[0]
 
-    def _match(self, payment: IncomingPayment) -> tuple[MatchResult, list[tuple[_Open, int]]]:
+    def _match(self, payment: IncomingPayment) -> tuple[MatchResult, list[tuple[TrackedInvoice, int]]]:
         """The decision, and the cents it allocates to each invoice."""
-        amount = _cents(payment.amount)
+        amount = whole_cents(payment.amount)
         currency = payment.currency.upper()
         if amount <= 0:
-            explanation = (
-                f"amount {_money(amount)} is not a receipt (refunds and reversals are not applied to invoices)"
-            )
+            explanation = f"amount {money(amount)} is not a receipt (refunds and reversals are not applied to invoices)"
             return MatchResult(payment.payment_id, "unmatched", 0.0, [], explanation), []
         payer = self._payer(payment.payer_name)
         reading = read_reference(payment.reference)
@@ -406,16 +297,16 @@ class MatchingEngine:
 
     def _resolve(
         self, mentions: Sequence[InvoiceMention], amount: int, payer: _Payer
-    ) -> tuple[list[tuple[_Open, InvoiceMention, bool]], list[tuple[_Open, InvoiceMention]]]:
+    ) -> tuple[list[tuple[TrackedInvoice, InvoiceMention, bool]], list[tuple[TrackedInvoice, InvoiceMention]]]:
         """The invoices the mentions name, each with whether the mention is trusted on its own (`strong`),
         and the invoices of bare numbers that neither the payer nor the amount supports (`ignored`).
         Several invoices under one key are narrowed by payer."""
-        hits: list[tuple[_Open, InvoiceMention, bool]] = []
-        ignored: list[tuple[_Open, InvoiceMention]] = []
+        hits: list[tuple[TrackedInvoice, InvoiceMention, bool]] = []
+        ignored: list[tuple[TrackedInvoice, InvoiceMention]] = []
         seen: set[int] = set()
         floor = self.config.name_candidate
         for mention in mentions:
-            groups: list[tuple[list[_Open], bool]] = []
+            groups: list[tuple[list[TrackedInvoice], bool]] = []
             found = self._by_key.get(mention.keys[-1])
             if found:
                 # the same digits under other letters (INV-1042, CN-1042): the letters written decide
@@ -455,53 +346,15 @@ class MatchingEngine:
         currency: str,
         payer: _Payer,
         reading: ReferenceReading,
-        hits: list[tuple[_Open, InvoiceMention, bool]],
-    ) -> _Proposal:
-        config = self.config
+        hits: list[tuple[TrackedInvoice, InvoiceMention, bool]],
+    ) -> Proposal:
+        """The reference names invoices: weigh the payer and the currency against them, then let the fitting
+        cascade say how the amount pays them."""
         named = [tracked for tracked, _, _ in hits]
-        numbers = ", ".join(t.number for t in named)
-        reasons = [f"reference names {numbers}"]
-        blockers: list[str] = []
-        customers = list(dict.fromkeys(t.customer_id for t in named))
-        weak_only = not any(strong for _, _, strong in hits)
-        if len(customers) > 1:
-            blockers.append("the reference names invoices of several customers")
-        customer_id = customers[0]
-
-        # payer against the customer(s) the reference names
-        fit = max(payer.fit(c) for c in customers)
-        # the payer is someone else when the name is clearly another customer's ("Falcon Footwear" paying
-        # with the number of an "Opal Footwear" invoice), however much the two names share
-        identified = payer.identified if fit < config.name_strong else None
-        conflict = False
-        if identified is not None and identified not in customers:
-            identified_score = 1.0 if payer.alias_customer else payer.candidates[0].score
-            conflict = identified_score >= config.name_strong and identified_score >= fit + config.name_margin
-        if conflict and identified is not None:
-            other = self._names.display_name(identified)
-            blockers.append(
-                f"{numbers} belongs to '{self._names.display_name(customer_id)}', but the payer "
-                f"'{payer.name}' is '{other}'"
-            )
-        name_adjust = 0.0
-        if fit >= config.name_strong:
-            reasons.append(self._payer_phrase(payer, customer_id, fit))
-        elif fit >= config.name_candidate:
-            reasons.append(self._payer_phrase(payer, customer_id, fit))
-            name_adjust = -0.01
-        elif not conflict:
-            name_adjust = -_UNKNOWN_PAYER_PENALTY
-            reasons.append(
-                f"payer '{payer.name}' not recognised as '{self._names.display_name(customer_id)}' ({fit:.2f})"
-                if payer.name.strip()
-                else "no payer name"
-            )
-        if weak_only:
-            name_adjust -= _WEAK_REFERENCE_PENALTY
-
+        evidence = self._named_evidence(payer, named, weak_only=not any(strong for _, _, strong in hits))
         foreign = [t for t in named if t.currency != currency]
         if foreign:
-            blockers.append(
+            evidence.blockers.append(
                 f"payment in {currency}, {', '.join(t.number for t in foreign)} in {foreign[0].currency}"
                 " (needs a currency conversion)"
             )
@@ -512,259 +365,115 @@ class MatchingEngine:
             fallback.reasons.insert(0, f"reference names {paid}, which has no open balance left")
             fallback.blockers.append(f"{paid} is already paid or allocated")
             return fallback
-
-        if conflict:
+        if evidence.conflict:
             own = self._own_invoice_for_amount(payer, amount, currency, payment)
             fits_named = not foreign and self._single_fit(open_named, amount)
             if own is not None and not fits_named:
                 tracked, cents = own
-                return _Proposal(
+                return Proposal(
                     [(tracked, cents)],
-                    _PAYERS_OWN_INSTEAD,
+                    PAYERS_OWN_INSTEAD,
                     tracked.customer_id,
-                    [*reasons, f"amount matches the payer's own {tracked.number} instead"],
-                    blockers,
+                    [*evidence.reasons, f"amount matches the payer's own {tracked.number} instead"],
+                    evidence.blockers,
                 )
         if len(foreign) == len(named):
             in_due_order = sorted(open_named, key=lambda o: o.due)
-            return _Proposal(
-                _fill(in_due_order, amount),
-                _REF_FOREIGN_CURRENCY + name_adjust,
-                customer_id,
+            return Proposal(
+                fill(in_due_order, amount),
+                REF_FOREIGN_CURRENCY + evidence.name_adjust,
+                evidence.customer_id,
                 [
-                    *reasons,
-                    f"amount {_money(amount)} {currency} not compared with the balance "
-                    f"{_money(sum(t.remaining for t in open_named))} {foreign[0].currency}",
+                    *evidence.reasons,
+                    f"amount {money(amount)} {currency} not compared with the balance "
+                    f"{money(sum(t.remaining for t in open_named))} {foreign[0].currency}",
                 ],
-                blockers,
+                evidence.blockers,
             )
+        return self._fit_named(open_named, hits, amount, reading, evidence)
 
-        proposal = self._fit_named(open_named, hits, amount, reading.deduction_reason, reading.partial, customer_id)
-        proposal.reasons[:0] = reasons
-        touched = [t.number for t in open_named if t.remaining < t.original]
-        if touched and proposal.confidence < _REF_TOLERANCE:
-            blockers.append(f"{', '.join(touched)} already received another payment in this batch")
-        if fit < config.name_candidate and proposal.confidence < _REF_TOLERANCE:
-            # a mistyped number can name a stranger's invoice: only the exact amount vouches for it then
-            blockers.append("payer not recognised and the amount is not the balance")
-        proposal.blockers.extend(blockers)
-        proposal.confidence += name_adjust
-        return proposal
+    def _named_evidence(self, payer: _Payer, named: list[TrackedInvoice], weak_only: bool) -> _NamedEvidence:
+        """The reasons and blockers of the payer against the customer(s) the reference names."""
+        config = self.config
+        numbers = ", ".join(t.number for t in named)
+        reasons = [f"reference names {numbers}"]
+        blockers: list[str] = []
+        customers = list(dict.fromkeys(t.customer_id for t in named))
+        if len(customers) > 1:
+            blockers.append("the reference names invoices of several customers")
+        customer_id = customers[0]
+        fit = max(payer.fit(c) for c in customers)
+        someone_else = self._payer_is_someone_else(payer, customers, fit)
+        if someone_else is not None:
+            blockers.append(
+                f"{numbers} belongs to '{self._names.display_name(customer_id)}', but the payer "
+                f"'{payer.name}' is '{self._names.display_name(someone_else)}'"
+            )
+        name_adjust = 0.0
+        if fit >= config.name_strong:
+            reasons.append(self._payer_phrase(payer, customer_id, fit))
+        elif fit >= config.name_candidate:
+            reasons.append(self._payer_phrase(payer, customer_id, fit))
+            name_adjust = -0.01
+        elif someone_else is None:
+            name_adjust = -UNKNOWN_PAYER_PENALTY
+            reasons.append(
+                f"payer '{payer.name}' not recognised as '{self._names.display_name(customer_id)}' ({fit:.2f})"
+                if payer.name.strip()
+                else "no payer name"
+            )
+        if weak_only:
+            name_adjust -= WEAK_REFERENCE_PENALTY
+        conflict = someone_else is not None
+        return _NamedEvidence(numbers, customer_id, fit, conflict, name_adjust, reasons, blockers)
+
+    def _payer_is_someone_else(self, payer: _Payer, customers: list[str], fit: float) -> str | None:
+        """The customer the payer clearly is when that is not one the reference names ("Falcon Footwear"
+        paying with the number of an "Opal Footwear" invoice), however much the two names share."""
+        config = self.config
+        identified = payer.identified if fit < config.name_strong else None
+        if identified is None or identified in customers:
+            return None
+        identified_score = 1.0 if payer.alias_customer else payer.candidates[0].score
+        if identified_score >= config.name_strong and identified_score >= fit + config.name_margin:
+            return identified
+        return None
 
     def _fit_named(
         self,
-        open_named: list[_Open],
-        hits: list[tuple[_Open, InvoiceMention, bool]],
+        open_named: list[TrackedInvoice],
+        hits: list[tuple[TrackedInvoice, InvoiceMention, bool]],
         amount: int,
-        deduction: str | None,
-        partial: bool,
-        customer_id: str,
-    ) -> _Proposal:
-        """How `amount` pays the invoices the reference names (all with an open balance)."""
-        lines = {id(t): m.amount_cents for t, m, _ in hits if m.amount_cents is not None and t.remaining > 0}
-        if lines and len(lines) == len(open_named):
-            listed = sum(v for v in lines.values() if v is not None)
-            if abs(listed - amount) <= self._tolerance(amount):
-                return self._fit_lines(open_named, lines, amount, deduction, partial, customer_id)
-
-        total = sum(t.remaining for t in open_named)
-        tolerance = self._tolerance(total)
-        difference = amount - total
+        reading: ReferenceReading,
+        evidence: _NamedEvidence,
+    ) -> Proposal:
+        """How `amount` pays the invoices the reference names (all with an open balance), with what the
+        reference and the payer said."""
         in_due_order = sorted(open_named, key=lambda o: o.due)
-        plural = len(open_named) > 1
-        balance_words = "their balances" if plural else "its balance"
-        if difference == 0:
-            return _Proposal(_fill(in_due_order, amount), _REF_EXACT, customer_id, [f"amount equals {balance_words}"])
-        if abs(difference) <= tolerance:
-            side = "over" if difference > 0 else "short"
-            why = "left unapplied" if difference > 0 else "bank fee or rounding within tolerance"
-            return _Proposal(
-                _fill(in_due_order, amount),
-                _REF_TOLERANCE,
-                customer_id,
-                [
-                    f"amount {_money(amount)} is {_money(abs(difference))} {side} of {balance_words} "
-                    f"{_money(total)} ({why})"
-                ],
-            )
-        if difference > 0:
-            own = self._customer_single_fit(customer_id, amount, exclude=open_named)
-            if own is not None:
-                # more than the invoice named, and exactly another one: a mistyped number, most likely
-                return _Proposal(
-                    [(own, amount)],
-                    _REF_POINTS_ELSEWHERE,
-                    customer_id,
-                    [f"amount equals the balance of {own.number}, not of the invoices named"],
-                    ["the amount points at an invoice the reference does not name"],
-                )
-            extra = self._unnamed_combination(customer_id, open_named, difference, amount)
-            if extra is not None:
-                allocations = [(t, t.remaining) for t in in_due_order] + [(t, t.free) for t in extra]
-                return _Proposal(
-                    allocations,
-                    _REF_SUBSET,
-                    customer_id,
-                    [f"amount {_money(amount)} also covers {', '.join(t.number for t in extra)}"],
-                    ["pays invoices the reference does not name"],
-                )
-            return _Proposal(
-                [(t, t.remaining) for t in in_due_order],
-                _REF_OVERPAID,
-                customer_id,
-                [
-                    f"amount {_money(amount)} exceeds {balance_words} {_money(total)}; "
-                    f"{_money(difference)} left as unapplied credit"
-                ],
-            )
-        # short of what the reference names
-        if plural:
-            subset = find_combination(
-                [t.remaining for t in in_due_order], amount, self._tolerance(amount), len(in_due_order)
-            )
-            single = [t for t in in_due_order if abs(t.remaining - amount) <= self._tolerance(t.remaining)]
-            chosen = [in_due_order[i] for i in subset] if subset else single[:1]
-            if chosen:
-                return _Proposal(
-                    _fill(chosen, amount),
-                    _REF_SUBSET,
-                    customer_id,
-                    [f"amount {_money(amount)} pays only {', '.join(t.number for t in chosen)} of those named"],
-                    ["which of the named invoices are paid is inferred from the amount"],
-                )
-        own = None if deduction or partial else self._customer_single_fit(customer_id, amount, exclude=open_named)
-        if own is not None:
-            return _Proposal(
-                [(own, min(own.free, amount))],
-                _REF_POINTS_ELSEWHERE,
-                customer_id,
-                [f"amount equals the balance of {own.number}, not of the invoices named"],
-                ["the amount points at an invoice the reference does not name"],
-            )
-        short = total - amount
-        if deduction:
-            return _Proposal(
-                _fill(in_due_order, amount),
-                _REF_SHORT,
-                customer_id,
-                [f"short by {_money(short)}: deduction '{deduction}'"],
-                [f"deduction of {_money(short)} needs a decision"],
-                deduction_reason=deduction,
-            )
-        if partial:
-            return _Proposal(
-                _fill(in_due_order, amount),
-                _REF_PARTIAL,
-                customer_id,
-                [f"partial payment as the memo says; {_money(short)} stays open"],
-            )
-        return _Proposal(
-            _fill(in_due_order, amount),
-            _REF_SHORT,
-            customer_id,
-            [f"short by {_money(short)} with no reason given"],
-            [f"short payment of {_money(short)} without a reason"],
+        total = sum(t.remaining for t in open_named)
+        fit = NamedFit(
+            evidence.customer_id,
+            amount,
+            reading.deduction_reason,
+            reading.partial,
+            open_named,
+            {id(t): m.amount_cents for t, m, _ in hits if m.amount_cents is not None and t.remaining > 0},
+            in_due_order,
+            total,
+            amount - total,
         )
-
-    def _fit_lines(
-        self,
-        open_named: list[_Open],
-        lines: Mapping[int, int | None],
-        amount: int,
-        deduction: str | None,
-        partial: bool,
-        customer_id: str,
-    ) -> _Proposal:
-        """A remittance advice gave an amount per invoice: apply each line, capped at the balance."""
-        allocations: list[tuple[_Open, int]] = []
-        short_lines: list[str] = []
-        over = 0
-        left = amount
-        for tracked in open_named:
-            line = lines[id(tracked)] or 0
-            applied = min(line, tracked.remaining, left)
-            if applied > 0:
-                allocations.append((tracked, applied))
-                left -= applied
-            if tracked.remaining - line > self._tolerance(tracked.remaining):
-                short_lines.append(f"{tracked.number} {_money(line)} of {_money(tracked.remaining)}")
-            elif line > tracked.remaining:
-                over += line - tracked.remaining
-        reasons = ["remittance lists an amount per invoice"]
-        blockers: list[str] = []
-        confidence = _REF_EXACT
-        reason: str | None = None
-        if short_lines:
-            reasons.append("short lines: " + "; ".join(short_lines))
-            if deduction or not partial:
-                blockers.append("remittance pays less than the balance" + (f": '{deduction}'" if deduction else ""))
-                confidence = _REF_SHORT
-                reason = deduction
-            else:
-                confidence = _REF_PARTIAL
-        else:
-            reasons.append("each line equals the invoice balance")
-        if over:
-            reasons.append(f"{_money(over)} above the balances left as unapplied credit")
-            confidence = min(confidence, _REF_OVERPAID)
-        return _Proposal(allocations, confidence, customer_id, reasons, blockers, deduction_reason=reason)
-
-    def _open_for(self, customer_id: str, currency: str, payment: IncomingPayment | None) -> list[_Open]:
-        """Open invoices a guess may pick: free balance, the payment's currency, issued by the payment date
-        (when known), and not already cleared within tolerance."""
-        on_or_before = payment.date if payment is not None else date.max
-        invoices = self._by_customer.get(customer_id, [])
-        if customer_id not in self._sorted:
-            invoices.sort(key=_DUE)
-            self._sorted.add(customer_id)
-        return [
-            t
-            for t in invoices
-            if t.remaining > t.reserved
-            and t.currency == currency
-            and t.issue <= on_or_before
-            # cents left by a payment within tolerance are a write-off, not a debt
-            and not (t.remaining < t.original and t.remaining <= self._tolerance(t.original))
-        ]
-
-    def _single_fit(self, invoices: Sequence[_Open], amount: int) -> bool:
-        total = sum(t.remaining for t in invoices)
-        return abs(total - amount) <= self._tolerance(total)
-
-    def _customer_single_fit(self, customer_id: str, amount: int, exclude: Sequence[_Open]) -> _Open | None:
-        skip = {id(t) for t in exclude}
-        for tracked in self._open_for(customer_id, exclude[0].currency, None):
-            if id(tracked) not in skip and tracked.free == amount:
-                return tracked
-        return None
-
-    def _own_invoice_for_amount(
-        self, payer: _Payer, amount: int, currency: str, payment: IncomingPayment
-    ) -> tuple[_Open, int] | None:
-        identified = payer.identified
-        if identified is None:
-            return None
-        candidates = self._open_for(identified, currency, payment)
-        exact = [t for t in candidates if t.free == amount]
-        near = exact or [t for t in candidates if abs(t.free - amount) <= self._tolerance(t.free)]
-        if not near:
-            return None
-        tracked = min(near, key=lambda t: (abs(t.free - amount), t.due))
-        return tracked, min(tracked.free, amount)
-
-    def _unnamed_combination(
-        self, customer_id: str, named: Sequence[_Open], surplus: int, amount: int
-    ) -> list[_Open] | None:
-        """Open invoices of the customer, not named, whose balances make up `surplus` exactly."""
-        skip = {id(t) for t in named}
-        others = [t for t in self._open_for(customer_id, named[0].currency, None) if id(t) not in skip]
-        others = others[: self.config.max_subset_candidates]
-        # to the cent: with a tolerance, some small invoices of a big account nearly always add up by chance
-        for tracked in others:
-            if tracked.free == surplus:
-                return [tracked]
-        found = find_combination([t.free for t in others], surplus, 0, 3)
-        return [others[i] for i in found] if found else None
+        proposal = fit_named_invoices(self, fit)
+        proposal.reasons[:0] = evidence.reasons
+        blockers = evidence.blockers
+        touched = [t.number for t in open_named if t.remaining < t.original]
+        if touched and proposal.confidence < REF_TOLERANCE:
+            blockers.append(f"{', '.join(touched)} already received another payment in this batch")
+        if evidence.fit < self.config.name_candidate and proposal.confidence < REF_TOLERANCE:
+            # a mistyped number can name a stranger's invoice: only the exact amount vouches for it then
+            blockers.append("payer not recognised and the amount is not the balance")
+        proposal.blockers.extend(blockers)
+        proposal.confidence += evidence.name_adjust
+        return proposal
 
     def _by_name(
         self,
@@ -774,18 +483,17 @@ class MatchingEngine:
         payer: _Payer,
         deduction: str | None,
         partial: bool,
-    ) -> _Proposal:
+    ) -> Proposal:
         """No usable reference: the payer's customer(s), and their open invoices the amount fits.
 
         Customers owed this very amount (or within the fee tolerance of it) come from the amount index and
         are ranked by name; a single-invoice match can only come from them. Only when none of them fits are
         the payer's name candidates asked for a weaker guess (a combination, a short or an overpayment)."""
-        config = self.config
         scores: dict[str, float] = {}
         if payer.alias_customer:
             scores[payer.alias_customer] = 1.0
         # a price hundreds of invoices share (a subscription) says nothing about who paid: ask the name
-        hits: dict[str, list[_Open]] = defaultdict(list)
+        hits: dict[str, list[TrackedInvoice]] = defaultdict(list)
         for tracked in self._amount_hits(currency, amount, _MAX_AMOUNT_HITS):
             hits[tracked.customer_id].append(tracked)
         owed = frozenset(hits)
@@ -805,26 +513,32 @@ class MatchingEngine:
                 payment, amount, currency, payer, guesses, distinctive, deduction, partial, hits
             )
         if not scores:
-            reason = (
-                "no invoice number in the reference"
-                if not payment.reference.strip()
-                else "reference names no open invoice"
-            )
-            who = f"payer '{payer.name}' matches no customer" if payer.name.strip() else "no payer name"
-            same = len(self._by_amount.get((currency, amount), ()))
-            tail = f"; {same} open invoice(s) of other customers have this amount" if same else ""
-            return _Proposal([], 0.0, None, [f"{reason}; {who}{tail}"])
+            return self._no_customer(payment, amount, currency, payer)
         if not proposals:
             best_id = max(scores, key=lambda c: scores[c])
-            return _Proposal(
+            return Proposal(
                 [],
-                _NAME_WITHOUT_FIT,
+                NAME_WITHOUT_FIT,
                 best_id,
                 [
                     self._payer_phrase(payer, best_id, scores[best_id]),
                     "no open invoice in this currency fits the amount",
                 ],
             )
+        return self._best_of(payment, proposals, scores)
+
+    def _no_customer(self, payment: IncomingPayment, amount: int, currency: str, payer: _Payer) -> Proposal:
+        reason = (
+            "no invoice number in the reference" if not payment.reference.strip() else "reference names no open invoice"
+        )
+        who = f"payer '{payer.name}' matches no customer" if payer.name.strip() else "no payer name"
+        same = len(self._by_amount.get((currency, amount), ()))
+        tail = f"; {same} open invoice(s) of other customers have this amount" if same else ""
+        return Proposal([], 0.0, None, [f"{reason}; {who}{tail}"])
+
+    def _best_of(self, payment: IncomingPayment, proposals: list[Proposal], scores: Mapping[str, float]) -> Proposal:
+        """The most confident proposal, held back when another customer's name or proposal is as good."""
+        config = self.config
         proposals.sort(key=lambda p: -p.confidence)
         best = proposals[0]
         best_name = max(scores.values())
@@ -832,7 +546,7 @@ class MatchingEngine:
             # the amount fits a customer whose name fits less well than another's
             closer = max(scores, key=lambda c: scores[c])
             best.blockers.append(f"the payer's name is closer to '{self._names.display_name(closer)}'")
-            best.confidence = min(best.confidence, _NAME_AMBIGUOUS)
+            best.confidence = min(best.confidence, NAME_AMBIGUOUS)
         if not payment.reference.strip():
             best.reasons.insert(0, "no reference")
         if len(proposals) > 1:
@@ -852,10 +566,10 @@ class MatchingEngine:
         distinctive: bool,
         deduction: str | None,
         partial: bool,
-        hits: Mapping[str, Sequence[_Open]],
-    ) -> list[_Proposal]:
+        hits: Mapping[str, Sequence[TrackedInvoice]],
+    ) -> list[Proposal]:
         config = self.config
-        proposals: list[_Proposal] = []
+        proposals: list[Proposal] = []
         for customer_id, score in scores.items():
             identified = score >= config.name_strong
             proposal = self._fit_customer(
@@ -867,23 +581,134 @@ class MatchingEngine:
             if held and proposal.fits:
                 # the amount fits what a suggestion under review leaves of the balance, not the balance
                 proposal.blockers.append(f"part of {', '.join(held)} is suggested for a payment under review")
-            slope = _NAME_SLOPE_DISTINCT if proposal.exact and distinctive else _NAME_SLOPE
+            slope = NAME_SLOPE_DISTINCT if proposal.exact and distinctive else NAME_SLOPE
             proposal.confidence -= slope * (1.0 - score)
             proposal.reasons.insert(0, self._payer_phrase(payer, customer_id, score))
             strong_enough = config.name_strong_distinct if proposal.exact and distinctive else config.name_strong
             if score < strong_enough:
                 proposal.blockers.append("payer name is not a confident match")
-                proposal.confidence -= _WEAK_NAME_PENALTY if proposal.exact else _WEAK_NAME_GUESS_PENALTY
+                proposal.confidence -= WEAK_NAME_PENALTY if proposal.exact else WEAK_NAME_GUESS_PENALTY
             proposals.append(proposal)
         return proposals
 
-    def _amount_hits(self, currency: str, amount: int, limit: int) -> list[_Open]:
+    def _fit_customer(
+        self,
+        payment: IncomingPayment,
+        customer_id: str,
+        amount: int,
+        currency: str,
+        deduction: str | None,
+        partial: bool,
+        identified: bool = True,
+        hits: Sequence[TrackedInvoice] | None = None,
+    ) -> Proposal | None:
+        """The best way `amount` pays open invoices of one customer (`fitting.fit_customer_invoices`)."""
+        found = self._customer_invoices(payment, customer_id, amount, currency, identified, hits)
+        if found is None:
+            return None
+        exact, candidates = found
+        fit = CustomerFit(
+            customer_id, amount, deduction, partial, exact, candidates, candidates[: self.config.max_subset_candidates]
+        )
+        return fit_customer_invoices(self, fit, identified)
+
+    def _customer_invoices(
+        self,
+        payment: IncomingPayment,
+        customer_id: str,
+        amount: int,
+        currency: str,
+        identified: bool,
+        hits: Sequence[TrackedInvoice] | None,
+    ) -> tuple[list[TrackedInvoice], list[TrackedInvoice]] | None:
+        """The customer's invoices whose free balance is the amount, and its open invoices; None when there is
+        nothing worth fitting. `hits` are the customer's invoices the amount index found; an exact fit among
+        them spares reading all the customer's invoices (a big account has hundreds)."""
+        if hits:
+            on = payment.date
+            usable = [t for t in hits if t.currency == currency and t.issue <= on and t.remaining > t.reserved]
+            exact = sorted((t for t in usable if t.free == amount), key=lambda t: t.due)
+            if not exact and not identified and not any(abs(t.free - amount) <= self.tolerance(t.free) for t in usable):
+                return None
+        elif not identified:
+            return None
+        else:
+            exact = []
+        candidates = [] if exact else self._open_for(customer_id, currency, payment)
+        if not exact and not candidates:
+            return None
+        if not exact:
+            exact = [t for t in candidates if t.free == amount]
+        return exact, candidates
+
+    # ------------------------------------------------------------------ what the steps look up
+
+    def _open_for(self, customer_id: str, currency: str, payment: IncomingPayment | None) -> list[TrackedInvoice]:
+        """Open invoices a guess may pick: free balance, the payment's currency, issued by the payment date
+        (when known), and not already cleared within tolerance."""
+        on_or_before = payment.date if payment is not None else date.max
+        invoices = self._by_customer.get(customer_id, [])
+        if customer_id not in self._sorted:
+            invoices.sort(key=_DUE)
+            self._sorted.add(customer_id)
+        return [
+            t
+            for t in invoices
+            if t.remaining > t.reserved
+            and t.currency == currency
+            and t.issue <= on_or_before
+            # cents left by a payment within tolerance are a write-off, not a debt
+            and not (t.remaining < t.original and t.remaining <= self.tolerance(t.original))
+        ]
+
+    def _single_fit(self, invoices: Sequence[TrackedInvoice], amount: int) -> bool:
+        total = sum(t.remaining for t in invoices)
+        return abs(total - amount) <= self.tolerance(total)
+
+    def customer_single_fit(
+        self, customer_id: str, amount: int, exclude: Sequence[TrackedInvoice]
+    ) -> TrackedInvoice | None:
+        skip = {id(t) for t in exclude}
+        for tracked in self._open_for(customer_id, exclude[0].currency, None):
+            if id(tracked) not in skip and tracked.free == amount:
+                return tracked
+        return None
+
+    def _own_invoice_for_amount(
+        self, payer: _Payer, amount: int, currency: str, payment: IncomingPayment
+    ) -> tuple[TrackedInvoice, int] | None:
+        identified = payer.identified
+        if identified is None:
+            return None
+        candidates = self._open_for(identified, currency, payment)
+        exact = [t for t in candidates if t.free == amount]
+        near = exact or [t for t in candidates if abs(t.free - amount) <= self.tolerance(t.free)]
+        if not near:
+            return None
+        tracked = min(near, key=lambda t: (abs(t.free - amount), t.due))
+        return tracked, min(tracked.free, amount)
+
+    def unnamed_combination(
+        self, customer_id: str, named: Sequence[TrackedInvoice], surplus: int, amount: int
+    ) -> list[TrackedInvoice] | None:
+        """Open invoices of the customer, not named, whose balances make up `surplus` exactly."""
+        skip = {id(t) for t in named}
+        others = [t for t in self._open_for(customer_id, named[0].currency, None) if id(t) not in skip]
+        others = others[: self.config.max_subset_candidates]
+        # to the cent: with a tolerance, some small invoices of a big account nearly always add up by chance
+        for tracked in others:
+            if tracked.free == surplus:
+                return [tracked]
+        found = find_combination([t.free for t in others], surplus, 0, 3)
+        return [others[i] for i in found] if found else None
+
+    def _amount_hits(self, currency: str, amount: int, limit: int) -> list[TrackedInvoice]:
         """Open invoices whose remaining balance is this amount, or within the fee tolerance of it; none
         when more than `limit` are."""
         hits = list(self._by_amount.get((currency, amount), ()))
         amounts = self._amounts.get(currency)
         if amounts and len(hits) <= limit:
-            tolerance = self._tolerance(amount)
+            tolerance = self.tolerance(amount)
             start = bisect.bisect_left(amounts, amount - tolerance)
             stop = bisect.bisect_right(amounts, amount + tolerance)
             for cents in amounts[start:stop]:
@@ -891,7 +716,7 @@ class MatchingEngine:
                     hits.extend(self._by_amount.get((currency, cents), ()))
         return hits if len(hits) <= limit else []
 
-    def _reindex(self, tracked: _Open, before: int) -> None:
+    def _reindex(self, tracked: TrackedInvoice, before: int) -> None:
         """Keep the amount index on remaining balances as payments are applied."""
         same = self._by_amount.get((tracked.currency, before))
         if same is not None and tracked in same:
@@ -905,155 +730,49 @@ class MatchingEngine:
                     amounts.insert(position, tracked.remaining)
             self._by_amount[key].append(tracked)
 
-    def _fit_customer(
-        self,
-        payment: IncomingPayment,
-        customer_id: str,
-        amount: int,
-        currency: str,
-        deduction: str | None,
-        partial: bool,
-        identified: bool = True,
-        hits: Sequence[_Open] | None = None,
-    ) -> _Proposal | None:
-        """The best way `amount` pays open invoices of one customer. Unless the name `identified` the
-        customer, only a single-invoice fit is worth suggesting: a combination, a short or an
-        overpayment guessed for a half-recognised name would be a guess on a guess. `hits` are the
-        customer's invoices the amount index found; an exact fit among them spares reading all the
-        customer's invoices (a big account has hundreds)."""
-        config = self.config
-        if hits:
-            on = payment.date
-            usable = [t for t in hits if t.currency == currency and t.issue <= on and t.remaining > t.reserved]
-            exact = sorted((t for t in usable if t.free == amount), key=lambda t: t.due)
-            if (
-                not exact
-                and not identified
-                and not any(abs(t.free - amount) <= self._tolerance(t.free) for t in usable)
-            ):
-                return None
-        elif not identified:
-            return None
-        else:
-            exact = []
-        candidates = [] if exact else self._open_for(customer_id, currency, payment)
-        if not exact and not candidates:
-            return None
-        if not exact:
-            exact = [t for t in candidates if t.free == amount]
-        if exact:
-            chosen = exact[0]
-            if len(exact) > 1:
-                return _Proposal(
-                    [(chosen, amount)],
-                    _NAME_EXACT_RECURRING,
-                    customer_id,
-                    [f"amount equals the balance of {len(exact)} invoices; oldest due first: {chosen.number}"],
-                    exact=True,
-                    fits=True,
-                )
-            return _Proposal(
-                [(chosen, amount)],
-                _NAME_EXACT,
-                customer_id,
-                [f"amount equals the balance of {chosen.number}"],
-                exact=True,
-                fits=True,
-            )
-        near = [t for t in candidates if abs(t.free - amount) <= self._tolerance(t.free)]
-        pool = candidates[: config.max_subset_candidates]
-        if near and find_combination([t.free for t in pool], amount, 0, config.max_subset_size):
-            near = []  # an exact combination is likelier than a fee off one invoice that happens to be close
-        if near:
-            chosen = min(near, key=lambda t: (abs(t.free - amount), t.due))
-            difference = amount - chosen.free
-            side = "over" if difference > 0 else "short"
-            proposal = _Proposal(
-                [(chosen, min(amount, chosen.free))],
-                _NAME_TOLERANCE,
-                customer_id,
-                [
-                    f"amount is {_money(abs(difference))} {side} of the balance of {chosen.number} "
-                    f"{_money(chosen.free)} (within tolerance)"
-                ],
-                fits=True,
-            )
-            others = sorted({t.free for t in near} - {chosen.free})
-            if others:
-                # a fee off 499.00 or rounding on 497.72: the amount alone cannot tell
-                proposal.blockers.append(
-                    f"other open balances are as close to the amount ({', '.join(_money(c) for c in others[:3])})"
-                )
-                proposal.confidence = min(proposal.confidence, _NAME_AMBIGUOUS)
-            return proposal
-        if not identified:
-            return None
-        combination = find_combination([t.free for t in pool], amount, self._tolerance(amount), config.max_subset_size)
-        if combination:
-            chosen_list = [pool[i] for i in combination]
-            return _Proposal(
-                _fill(chosen_list, amount, free=True),
-                _NAME_COMBINATION,
-                customer_id,
-                [f"amount equals the sum of {', '.join(t.number for t in chosen_list)}"],
-                ["several invoices found by amount alone, none named in the reference"],
-            )
-        larger = [t for t in candidates if t.free > amount]
-        if larger:
-            chosen = larger[0]
-            short = chosen.free - amount
-            if deduction:
-                why = f"short by {_money(short)} of {chosen.number}: deduction '{deduction}'"
-            elif partial:
-                why = f"partial payment towards the oldest open invoice {chosen.number}"
-            else:
-                why = f"less than any open balance; {_money(short)} short of the oldest, {chosen.number}"
-            return _Proposal(
-                [(chosen, amount)],
-                _NAME_SHORT,
-                customer_id,
-                [why],
-                ["part-payment of an invoice the reference does not name"],
-                deduction_reason=deduction,
-            )
-        allocations = _fill(candidates, amount, free=True)
-        paid = sum(c for _, c in allocations)
-        return _Proposal(
-            allocations,
-            _NAME_OVERPAID,
-            customer_id,
-            [f"amount exceeds every open balance; oldest invoices first, {_money(amount - paid)} unapplied"],
-            ["overpayment without a reference"],
-        )
-
     # ------------------------------------------------------------------ decision
 
     def _decide(
-        self, payment: IncomingPayment, amount: int, proposal: _Proposal
-    ) -> tuple[MatchResult, list[tuple[_Open, int]]]:
+        self, payment: IncomingPayment, amount: int, proposal: Proposal
+    ) -> tuple[MatchResult, list[tuple[TrackedInvoice, int]]]:
         """Auto, review or unmatched for the best proposal; applies (auto) or reserves (review) its allocations."""
         config = self.config
-        confidence = max(0.0, min(_MAX_CONFIDENCE, proposal.confidence))
+        confidence = max(0.0, min(MAX_CONFIDENCE, proposal.confidence))
         currency = payment.currency.upper()
         if not proposal.blockers and any(t.currency != currency for t, _ in proposal.allocations):
             # a backstop: every path above already blocks an invoice in another currency
             proposal.blockers.append("invoice in another currency")
-        decision: Decision
+        decision: MatchDecision
         if not proposal.allocations or confidence < config.review_floor:
             decision = "unmatched"
-            allocations: list[tuple[_Open, int]] = []
         elif proposal.blockers or confidence < config.auto_threshold:
             decision = "review"
-            allocations = proposal.allocations
             confidence = min(confidence, max(config.review_floor, config.auto_threshold - 0.01))
         else:
             decision = "auto"
-            allocations = proposal.allocations
-        applied: list[Allocation] = []
-        cents_applied: list[tuple[_Open, int]] = []
+        allocations = [] if decision == "unmatched" else proposal.allocations
+        applied, cents_applied, left = self._allocate(decision, amount, allocations)
+        result = MatchResult(
+            payment_id=payment.payment_id,
+            decision=decision,
+            confidence=round(confidence, 4),
+            allocations=applied,
+            explanation=_explanation(decision, proposal, left),
+            customer_id=proposal.customer_id,
+            deduction_reason=proposal.deduction_reason,
+        )
+        return result, cents_applied
+
+    def _allocate(
+        self, decision: MatchDecision, amount: int, allocations: list[tuple[TrackedInvoice, int]]
+    ) -> tuple[list[MatchAllocation], list[tuple[TrackedInvoice, int]], int]:
+        """Apply (auto) or reserve (review) each allocation, capped by the balance and what is left of the
+        payment; the allocations made, their cents per invoice, and what is left unapplied."""
+        applied: list[MatchAllocation] = []
+        cents_applied: list[tuple[TrackedInvoice, int]] = []
         left = amount
-        for tracked, cents in allocations:
-            cents = min(cents, tracked.remaining, left)
+        for tracked, wanted in allocations:
+            cents = min(wanted, tracked.remaining, left)
             if cents <= 0:
                 continue
             if decision == "auto":
@@ -1064,41 +783,23 @@ class MatchingEngine:
                 tracked.reserved += cents
             left -= cents
             cents_applied.append((tracked, cents))
-            applied.append(Allocation(tracked.invoice.invoice_id, Decimal(cents).scaleb(-2)))
-        parts = list(proposal.reasons)
-        if decision == "review":
-            parts.append("review: " + "; ".join(proposal.blockers or ["confidence below the auto threshold"]))
-        elif decision == "auto" and left > 0 and not any("unapplied" in reason for reason in parts):
-            parts.append(f"{_money(left)} unapplied credit")
-        elif decision == "unmatched" and proposal.allocations:
-            parts.append("unmatched: too little evidence to suggest an invoice")
-        result = MatchResult(
-            payment_id=payment.payment_id,
-            decision=decision,
-            confidence=round(confidence, 4),
-            allocations=applied,
-            explanation="; ".join(p for p in parts if p),
-            customer_id=proposal.customer_id,
-            deduction_reason=proposal.deduction_reason,
-        )
-        return result, cents_applied
+            applied.append(MatchAllocation(tracked.invoice.invoice_id, Decimal(cents).scaleb(-2)))
+        return applied, cents_applied, left
+
+
+def _explanation(decision: MatchDecision, proposal: Proposal, left: int) -> str:
+    """The reasons of the proposal, and why it was decided so, as a clerk reads them."""
+    parts = list(proposal.reasons)
+    if decision == "review":
+        parts.append("review: " + "; ".join(proposal.blockers or ["confidence below the auto threshold"]))
+    elif decision == "auto" and left > 0 and not any("unapplied" in reason for reason in parts):
+        parts.append(f"{money(left)} unapplied credit")
+    elif decision == "unmatched" and proposal.allocations:
+        parts.append("unmatched: too little evidence to suggest an invoice")
+    return "; ".join(p for p in parts if p)
 
 
 _DUE = attrgetter("due")
-
-
-def _fill(invoices: Sequence[_Open], amount: int, free: bool = False) -> list[tuple[_Open, int]]:
-    """Allocate `amount` over `invoices` in the given order, each up to its remaining (or free) balance."""
-    allocations = []
-    left = amount
-    for tracked in invoices:
-        if left <= 0:
-            break
-        cents = min(tracked.free if free else tracked.remaining, left)
-        if cents > 0:
-            allocations.append((tracked, cents))
-            left -= cents
-    return allocations
 
 
 def match_payments(

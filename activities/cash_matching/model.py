@@ -14,7 +14,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-Decision = Literal["auto", "review", "unmatched"]
+# the engine's outcome for one payment (not a human's verdict: that is `workflows.approvals.Decision`)
+MatchDecision = Literal["auto", "review", "unmatched"]
 
 CENT = Decimal("0.01")
 
@@ -45,7 +46,10 @@ class IncomingPayment:
 
 
 @dataclass(slots=True, frozen=True)
-class Allocation:
+class MatchAllocation:
+    """Part of a payment applied to one invoice, in the payment's currency (the ledger port's `Allocation`
+    carries `Money`; the engine works in one currency per payment)."""
+
     invoice_id: str
     amount: Decimal
 
@@ -59,9 +63,9 @@ class MatchResult:
     payment is not allocated is unapplied credit."""
 
     payment_id: str
-    decision: Decision
+    decision: MatchDecision
     confidence: float
-    allocations: list[Allocation]
+    allocations: list[MatchAllocation]
     explanation: str
     customer_id: str | None = None
     deduction_reason: str | None = None

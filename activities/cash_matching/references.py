@@ -212,83 +212,111 @@ def read_reference(text: str) -> ReferenceReading:
         if marked or len(number) >= _MIN_UNMARKED_DIGITS:
             mention = InvoiceMention(number, invoice_number_keys(number), marked, None, _parts(number))
             return ReferenceReading((mention,), reason, partial)
-    mentions: list[InvoiceMention] = []
-    scan = text
-    if "*" in text:
-        for match in _RMR.finditer(text):
-            number = match.group(1).strip()
-            key = number_key(number)
-            if key:
-                keys = tuple(dict.fromkeys((key, digits_key(number))))
-                mentions.append(InvoiceMention(number, keys, True, parse_text_amount(match.group(2))))
-        if mentions:
-            scan = _RMR.sub(" ", text)
+    mentions, scan = _remittance_segments(text)
     if "." in scan:
         # "P.O. 4455" would otherwise read as the words "P" and "O" followed by a bare number.
         scan = _DOTTED_PO.sub("PO ", scan)
-
-    context: str | None = None  # "invoice" inside a list of invoice numbers, "other" after `PO`, `acct`...
-    open_for_amount: int | None = None  # index in `mentions` of the mention an amount may still attach to
-    for token in _TOKENS.finditer(scan):
-        kind = token.lastgroup
-        value = token.group()
-        if kind == "word":
-            word = value.lower()
-            if word in _INVOICE_WORDS:
-                context = "invoice"
-                open_for_amount = None
-            elif word in _LIST_WORDS:
-                pass
-            elif word in _AMOUNT_WORDS:
-                continue
-            elif word in _OTHER_NUMBER_WORDS:
-                context = "other"
-                open_for_amount = None
-            else:
-                context = None
-                open_for_amount = None
-        elif kind == "sep":
-            if value == "#" and context != "other":
-                context = "invoice"
-            elif value in "\n;|":
-                context = None if context == "other" else context
-        elif kind == "amount":
-            if open_for_amount is not None:
-                mention = mentions[open_for_amount]
-                mentions[open_for_amount] = InvoiceMention(
-                    mention.text, mention.keys, mention.marked, parse_text_amount(value), mention.parts
-                )
-            open_for_amount = None
-        elif kind == "code":
-            letters = _LETTERS.match(value)
-            prefix = letters.group().lower() if letters else ""
-            if prefix in _OTHER_PREFIXES:
-                context = "other"
-                open_for_amount = None
-                continue
-            digits = value[len(prefix) :].lstrip("-_/.#:")
-            if len(digits) > _MAX_DIGITS and _longest_run(digits) > _MAX_DIGITS:
-                continue
-            invoice_prefix = prefix in _INVOICE_PREFIXES or prefix in _INVOICE_WORDS
-            marked = invoice_prefix or context == "invoice"
-            if invoice_prefix:
-                context = "invoice"
-            keys = invoice_number_keys(value)
-            mentions.append(InvoiceMention(value, keys, marked, None, _parts(digits)))
-            open_for_amount = len(mentions) - 1
-        elif kind == "number":
-            if context == "other":
-                continue
-            longest = _longest_run(value) if "-" in value or "/" in value else len(value)
-            marked = context == "invoice"
-            if longest > _MAX_DIGITS or (not marked and longest < _MIN_UNMARKED_DIGITS):
-                open_for_amount = None
-                continue
-            mentions.append(InvoiceMention(value, invoice_number_keys(value), marked, None, _parts(value)))
-            open_for_amount = len(mentions) - 1
-        # dates are skipped: a date inside a list of invoices does not end the list
-
+    _MentionScan(mentions).read(scan)
     return ReferenceReading(tuple(_unique(mentions)), reason, partial)
+
+
+def _remittance_segments(text: str) -> tuple[list[InvoiceMention], str]:
+    """The invoices of X12 remittance segments (`RMR*IV*INV-1042*PI*1250.00~`), each with its amount, and the
+    text left to scan once they are taken out."""
+    mentions: list[InvoiceMention] = []
+    if "*" not in text:
+        return mentions, text
+    for match in _RMR.finditer(text):
+        number = match.group(1).strip()
+        key = number_key(number)
+        if key:
+            keys = tuple(dict.fromkeys((key, digits_key(number))))
+            mentions.append(InvoiceMention(number, keys, True, parse_text_amount(match.group(2))))
+    return mentions, (_RMR.sub(" ", text) if mentions else text)
+
+
+class _MentionScan:
+    """The invoice numbers of a memo, token by token, appended to `mentions`. `context` is "invoice" inside a
+    list of invoice numbers and "other" after `PO`, `acct`...; `open_for_amount` is the index in `mentions` of
+    the mention an amount written next may still attach to (a remittance line)."""
+
+    __slots__ = ("context", "mentions", "open_for_amount")
+
+    def __init__(self, mentions: list[InvoiceMention]) -> None:
+        self.mentions = mentions
+        self.context: str | None = None
+        self.open_for_amount: int | None = None
+
+    def read(self, scan: str) -> None:
+        for token in _TOKENS.finditer(scan):
+            kind = token.lastgroup
+            value = token.group()
+            if kind == "word":
+                self._word(value.lower())
+            elif kind == "sep":
+                self._separator(value)
+            elif kind == "amount":
+                self._amount(value)
+            elif kind == "code":
+                self._code(value)
+            elif kind == "number":
+                self._number(value)
+            # dates are skipped: a date inside a list of invoices does not end the list
+
+    def _word(self, word: str) -> None:
+        if word in _INVOICE_WORDS:
+            self.context = "invoice"
+            self.open_for_amount = None
+        elif word in _LIST_WORDS or word in _AMOUNT_WORDS:
+            return
+        elif word in _OTHER_NUMBER_WORDS:
+            self.context = "other"
+            self.open_for_amount = None
+        else:
+            self.context = None
+            self.open_for_amount = None
+
+    def _separator(self, value: str) -> None:
+        if value == "#" and self.context != "other":
+            self.context = "invoice"
+        elif value in "\n;|":
+            self.context = None if self.context == "other" else self.context
+
+    def _amount(self, value: str) -> None:
+        if self.open_for_amount is not None:
+            mention = self.mentions[self.open_for_amount]
+            self.mentions[self.open_for_amount] = InvoiceMention(
+                mention.text, mention.keys, mention.marked, parse_text_amount(value), mention.parts
+            )
+        self.open_for_amount = None
+
+    def _code(self, value: str) -> None:
+        letters = _LETTERS.match(value)
+        prefix = letters.group().lower() if letters else ""
+        if prefix in _OTHER_PREFIXES:
+            self.context = "other"
+            self.open_for_amount = None
+            return
+        digits = value[len(prefix) :].lstrip("-_/.#:")
+        if len(digits) > _MAX_DIGITS and _longest_run(digits) > _MAX_DIGITS:
+            return
+        invoice_prefix = prefix in _INVOICE_PREFIXES or prefix in _INVOICE_WORDS
+        marked = invoice_prefix or self.context == "invoice"
+        if invoice_prefix:
+            self.context = "invoice"
+        self.mentions.append(InvoiceMention(value, invoice_number_keys(value), marked, None, _parts(digits)))
+        self.open_for_amount = len(self.mentions) - 1
+
+    def _number(self, value: str) -> None:
+        if self.context == "other":
+            return
+        longest = _longest_run(value) if "-" in value or "/" in value else len(value)
+        marked = self.context == "invoice"
+        if longest > _MAX_DIGITS or (not marked and longest < _MIN_UNMARKED_DIGITS):
+            self.open_for_amount = None
+            return
+        self.mentions.append(InvoiceMention(value, invoice_number_keys(value), marked, None, _parts(value)))
+        self.open_for_amount = len(self.mentions) - 1
 
 
 def _longest_run(text: str) -> int:

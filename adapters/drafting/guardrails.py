@@ -26,8 +26,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from adapters.drafting.port import ReminderFacts
-from adapters.ledger import Money
+from adapters.drafting.port import DisputeFacts, ReminderFacts
+from adapters.ledger import InvoiceLine, Money
 
 ViolationKind = Literal["amount", "date", "invoice_number", "forbidden_language", "missing_element", "tone", "length"]
 VIOLATION_KINDS: tuple[ViolationKind, ...] = (
@@ -162,9 +162,11 @@ class Figures:
             if len(token) >= 4 and any(ch.isdigit() for ch in token)
         )
 
-    @property
-    def reference_compact(self) -> str:
-        return re.sub(r"\s+", "", self.references).lower()
+    def in_references(self, token: str) -> bool:
+        """`token` stands in the payment instructions as whole words, perhaps re-spaced ("GB29NWBK6016"
+        for "GB29 NWBK 6016"); never as a piece cut out of one ("INV-104" or "NV-1042" of INV-1042)."""
+        respaced = r"\s*".join(re.escape(ch) for ch in token)
+        return re.search(rf"(?<!\w){respaced}(?!\w)", self.references, re.I) is not None
 
     def dates_phrase(self) -> str:
         return ", ".join(f"{role} {d.isoformat()}" for role, d in self.dates.items())
@@ -184,6 +186,59 @@ def _plain(money: Money) -> str:
     exponent = money.amount.as_tuple().exponent
     places = min(exponent if isinstance(exponent, int) else -2, -2)
     return f"{money.amount.quantize(Decimal(1).scaleb(places)):,}"
+
+
+def dispute_figures(facts: DisputeFacts) -> Figures:
+    """What a dispute summary may state; the customer's own words may be quoted, figures and all."""
+    amounts: dict[str, Money] = {"the invoice total": facts.invoice_total, "the amount due": facts.amount_due}
+    paid = facts.invoice_total - facts.amount_due
+    if paid.amount > 0:
+        amounts["the amount paid"] = paid
+    dates = {"issued": facts.issue_date, "due": facts.due_date, "today": facts.today}
+    for payment in facts.payments:
+        amounts[f"the payment of {payment.date.isoformat()}"] = payment.amount
+        dates[f"paid {payment.amount}"] = payment.date
+    free_text = " ".join([facts.customer_message, *facts.notes])
+    for i, named in enumerate(sorted(dates_in(free_text))):
+        dates[f"named by the customer ({i + 1})"] = named
+    given = small_numbers(free_text)
+    days_overdue = abs((facts.today - facts.due_date).days)
+    return Figures(
+        currency=facts.amount_due.currency,
+        amounts=amounts,
+        dates=dates,
+        invoice_numbers=(facts.invoice_number,),
+        counts=frozenset({days_overdue, *given, *(d.year for d in dates.values())}),
+        period_days=frozenset({days_overdue, (facts.due_date - facts.issue_date).days, *given}),
+        given_numbers=frozenset(given),
+        verbatim=(facts.company_name, facts.customer_name, *(p.reference for p in facts.payments if p.reference)),
+        references=" ".join(p.reference for p in facts.payments),
+        links_allowed_in=free_text,
+        quotable=free_text,
+        period_context=f"the invoice is {days_overdue} days past its due date",
+    )
+
+
+def line_figures(line: InvoiceLine, currency: str) -> Figures:
+    """What one line's description may state: its own quantity, price and amount, and its own words."""
+    quantity = line.quantity.normalize()
+    counts = small_numbers(line.description)
+    if quantity == quantity.to_integral():
+        counts.add(int(quantity))
+    named = dates_in(line.description)
+    return Figures(
+        currency=currency,
+        amounts={
+            "the unit price": Money.of(line.unit_price, currency),
+            "the line amount": Money.of(line.amount, currency),
+        },
+        dates={f"in the line ({i + 1})": d for i, d in enumerate(sorted(named))},
+        counts=frozenset(counts | {d.year for d in named}),
+        given_numbers=frozenset(counts),
+        verbatim=(line.description,),
+        references=line.description,
+        quotable=line.description,
+    )
 
 
 # --- reading the text by elimination -------------------------------------------------------------
@@ -436,10 +491,10 @@ class _Reading:
             token = match.group(0).strip(".,;:!?()[]\"'")
             if token.upper() in tokens:
                 return True
-            return len(token) >= 6 and token.lower() in compact
+            return len(token) >= 6 and self.view.in_references(token)
 
-        tokens, compact = self.view.reference_tokens, self.view.reference_compact
-        if not tokens and not compact:
+        tokens = self.view.reference_tokens
+        if not tokens and not self.view.references.strip():
             return
 
         self._sub(re.compile(r"[^\s]*\d[^\s]*"), payment_token)

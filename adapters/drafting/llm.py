@@ -22,24 +22,35 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import openai
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adapters.drafting.guardrails import (
-    Figures,
     Violation,
     check_internal_text,
     check_reminder,
-    dates_in,
-    small_numbers,
+    dispute_figures,
+    line_figures,
 )
-from adapters.drafting.port import Draft, Drafter, ReminderFacts, TemplateDrafter, Tone
+from adapters.drafting.port import (
+    DisputeFacts,
+    DisputeSummary,
+    Draft,
+    Drafter,
+    DrafterError,
+    DrafterRateLimited,
+    DrafterRefused,
+    DrafterUnavailable,
+    LineDescriptions,
+    ReminderFacts,
+    Tone,
+)
 from adapters.drafting.prompts import Prompt, PromptRegistry
-from adapters.ledger import InvoiceLine, Money
+from adapters.drafting.template import TemplateDrafter, lines_as_entered, template_dispute_summary
+from adapters.http import retry_after_seconds
+from adapters.ledger import InvoiceLine
 
 log = logging.getLogger(__name__)
 
@@ -56,33 +67,6 @@ CUSTOMER_PSEUDONYM = "[[CUSTOMER]]"
 COMPANY_PSEUDONYM = "[[COMPANY]]"
 
 A = TypeVar("A", bound=BaseModel)
-
-
-# --- errors --------------------------------------------------------------------------------------
-
-
-class DrafterError(Exception):
-    """Base of every failure to reach the model (never raised for a bad draft: the template answers)."""
-
-
-class DrafterUnavailable(DrafterError):
-    """5xx, timeouts, refused connections: try again later (the activity's retry policy)."""
-
-
-class DrafterRateLimited(DrafterUnavailable):
-    """429: try again after `retry_after_seconds` (None when the endpoint did not say)."""
-
-    def __init__(self, message: str, retry_after_seconds: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after_seconds = retry_after_seconds
-
-
-class DrafterRefused(DrafterError):
-    """A request the endpoint will never accept as configured (bad key, unknown model, quota gone)."""
-
-
-# Error type names a Temporal retry policy lists as non-retryable.
-NON_RETRYABLE_DRAFTER_ERRORS = ("DrafterRefused",)
 
 
 # --- what the model answers ----------------------------------------------------------------------
@@ -116,114 +100,6 @@ class LineDescriptionsAnswer(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     descriptions: list[str] = Field(description="one customer-facing description per line, in order")
-
-
-# --- the other uses: dispute summaries and invoice line descriptions --------------------------------
-
-
-class DisputePayment(BaseModel):
-    date: date
-    amount: Money
-    reference: str = ""
-
-
-class DisputeFacts(BaseModel):
-    """What a dispute summary may state: the invoice, its payments, and what the customer wrote."""
-
-    company_name: str
-    customer_name: str
-    invoice_number: str
-    invoice_total: Money
-    amount_due: Money
-    issue_date: date
-    due_date: date
-    today: date
-    customer_message: str
-    payments: list[DisputePayment] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-
-
-class DisputeSummary(BaseModel):
-    summary: str
-    customer_claim: str
-    open_questions: list[str] = Field(default_factory=list)
-    drafter: Literal["template", "llm"]
-    prompt_id: str
-    prompt_version: str
-    model: str | None = None
-    fallback_reason: str | None = None
-    facts_given: dict[str, str] = Field(default_factory=dict)
-    rejections: list[str] = Field(default_factory=list)
-    attempts: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
-class LineDescriptions(BaseModel):
-    descriptions: list[str]
-    drafter: Literal["template", "llm"]
-    prompt_id: str
-    prompt_version: str
-    model: str | None = None
-    fallback_reason: str | None = None
-    facts_given: dict[str, str] = Field(default_factory=dict)
-    rejections: list[str] = Field(default_factory=list)
-    attempts: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
-def dispute_figures(facts: DisputeFacts) -> Figures:
-    """What a dispute summary may state; the customer's own words may be quoted, figures and all."""
-    amounts: dict[str, Money] = {"the invoice total": facts.invoice_total, "the amount due": facts.amount_due}
-    paid = facts.invoice_total - facts.amount_due
-    if paid.amount > 0:
-        amounts["the amount paid"] = paid
-    dates = {"issued": facts.issue_date, "due": facts.due_date, "today": facts.today}
-    for payment in facts.payments:
-        amounts[f"the payment of {payment.date.isoformat()}"] = payment.amount
-        dates[f"paid {payment.amount}"] = payment.date
-    free_text = " ".join([facts.customer_message, *facts.notes])
-    for i, named in enumerate(sorted(dates_in(free_text))):
-        dates[f"named by the customer ({i + 1})"] = named
-    given = small_numbers(free_text)
-    days_overdue = abs((facts.today - facts.due_date).days)
-    return Figures(
-        currency=facts.amount_due.currency,
-        amounts=amounts,
-        dates=dates,
-        invoice_numbers=(facts.invoice_number,),
-        counts=frozenset({days_overdue, *given, *(d.year for d in dates.values())}),
-        period_days=frozenset({days_overdue, (facts.due_date - facts.issue_date).days, *given}),
-        given_numbers=frozenset(given),
-        verbatim=(facts.company_name, facts.customer_name, *(p.reference for p in facts.payments if p.reference)),
-        references=" ".join(p.reference for p in facts.payments),
-        links_allowed_in=free_text,
-        quotable=free_text,
-        period_context=f"the invoice is {days_overdue} days past its due date",
-    )
-
-
-def line_figures(line: InvoiceLine, currency: str) -> Figures:
-    """What one line's description may state: its own quantity, price and amount, and its own words."""
-    quantity = line.quantity.normalize()
-    counts = small_numbers(line.description)
-    if quantity == quantity.to_integral():
-        counts.add(int(quantity))
-    named = dates_in(line.description)
-    return Figures(
-        currency=currency,
-        amounts={
-            "the unit price": Money.of(line.unit_price, currency),
-            "the line amount": Money.of(line.amount, currency),
-        },
-        dates={f"in the line ({i + 1})": d for i, d in enumerate(sorted(named))},
-        counts=frozenset(counts | {d.year for d in named}),
-        given_numbers=frozenset(counts),
-        verbatim=(line.description,),
-        references=line.description,
-        quotable=line.description,
-    )
 
 
 def _strict_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -457,14 +333,7 @@ class LlmDrafter:
         answer = self._answer(prompt, given, LineDescriptionsAnswer, judge, record, Pseudonyms({}))
         if answer is None:
             log.warning("invoice line descriptions: the lines' own descriptions used: %s", record.reason)
-            return LineDescriptions(
-                descriptions=[x.description for x in lines],
-                drafter="template",
-                prompt_id="invoice-lines-as-entered",
-                prompt_version="1",
-                fallback_reason=record.reason,
-                **record.spent(),
-            )
+            return lines_as_entered(lines, fallback_reason=record.reason).model_copy(update=record.spent())
         return LineDescriptions(
             descriptions=answer.descriptions,
             drafter="llm",
@@ -640,25 +509,6 @@ def dispute_facts_for_model(facts: DisputeFacts) -> dict[str, str]:
     return given
 
 
-def template_dispute_summary(facts: DisputeFacts, fallback_reason: str | None = None) -> DisputeSummary:
-    """The deterministic summary: the ledger's figures and the customer's words, quoted."""
-    paid = "; ".join(f"{p.amount} on {p.date.isoformat()}" for p in facts.payments) or "no payments recorded"
-    message = re.sub(r"\s+", " ", facts.customer_message).strip().replace('"', "'")
-    return DisputeSummary(
-        summary=(
-            f"{facts.customer_name} disputes invoice {facts.invoice_number} (total {facts.invoice_total}, "
-            f"{facts.amount_due} outstanding, due {facts.due_date.isoformat()}). The ledger shows {paid}. "
-            f'The customer wrote: "{message}"'
-        ),
-        customer_claim=f'"{message}"',
-        open_questions=["Which part of the invoice is disputed, and is the rest undisputed?"],
-        drafter="template",
-        prompt_id="dispute-summary-template",
-        prompt_version="1",
-        fallback_reason=fallback_reason,
-    )
-
-
 # --- transport errors ----------------------------------------------------------------------------
 
 
@@ -672,35 +522,12 @@ def _transport_error(exc: openai.APIError, elapsed: float) -> DrafterError:
         if status == 429:
             if _error_code(exc) == "insufficient_quota":
                 return DrafterRefused(f"the endpoint's quota is exhausted: {_brief(exc)}")
-            retry_after = _retry_after_seconds(exc.response.headers)
+            retry_after = retry_after_seconds(exc.response.headers)
             return DrafterRateLimited(f"rate limited by the model endpoint: {_brief(exc)}", retry_after)
         if status >= 500 or status in (408, 409):
             return DrafterUnavailable(f"the model endpoint failed with {status}: {_brief(exc)}")
         return DrafterRefused(f"the model endpoint refused the request with {status}: {_brief(exc)}")
     return DrafterUnavailable(f"unexpected answer from the model endpoint: {exc}")
-
-
-def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(float(millis) / 1000, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 def _error_code(exc: openai.APIStatusError) -> str | None:
@@ -723,15 +550,6 @@ def drafter_from_env() -> Drafter:
 
 __all__ = [
     "DEFAULT_MODEL",
-    "NON_RETRYABLE_DRAFTER_ERRORS",
-    "DisputeFacts",
-    "DisputePayment",
-    "DisputeSummary",
-    "DrafterError",
-    "DrafterRateLimited",
-    "DrafterRefused",
-    "DrafterUnavailable",
-    "LineDescriptions",
     "LlmDrafter",
     "Pseudonyms",
     "ReminderAnswer",

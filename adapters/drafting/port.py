@@ -1,7 +1,9 @@
-"""The drafter port: who writes the words a customer will read.
+"""The drafter port: who writes the words a customer will read, from which facts, and how it fails.
 
-`TemplateDrafter` is the deterministic drafter; it is always there, answers when no LLM endpoint is
-configured, and is the fallback whenever an LLM draft fails its checks (the draft then says why).
+Two drafters implement it: `adapters.drafting.template.TemplateDrafter`, deterministic and always there,
+and `adapters.drafting.llm.LlmDrafter`, a model behind the guardrails with the template behind both.
+Light on purpose (pydantic and the ledger vocabulary only): workflows import these records, and
+`activities.errors` imports the error types, without loading the openai client.
 """
 
 from __future__ import annotations
@@ -65,61 +67,82 @@ class Draft(BaseModel):
     completion_tokens: int = 0
 
 
+# --- the other uses: dispute summaries for the AR team, invoice line descriptions ----------------
+
+
+class DisputePayment(BaseModel):
+    date: date
+    amount: Money
+    reference: str = ""
+
+
+class DisputeFacts(BaseModel):
+    """What a dispute summary may state: the invoice, its payments, and what the customer wrote."""
+
+    company_name: str
+    customer_name: str
+    invoice_number: str
+    invoice_total: Money
+    amount_due: Money
+    issue_date: date
+    due_date: date
+    today: date
+    customer_message: str
+    payments: list[DisputePayment] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class Provenance(BaseModel):
+    """Who wrote a text and what it cost: the model or a template (and why), the prompt, the tries."""
+
+    drafter: Literal["template", "llm"]
+    prompt_id: str
+    prompt_version: str
+    model: str | None = None
+    fallback_reason: str | None = None
+    facts_given: dict[str, str] = Field(default_factory=dict)
+    rejections: list[str] = Field(default_factory=list)
+    attempts: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class DisputeSummary(Provenance):
+    summary: str
+    customer_claim: str
+    open_questions: list[str] = Field(default_factory=list)
+
+
+class LineDescriptions(Provenance):
+    descriptions: list[str]
+
+
 class Drafter(Protocol):
     def draft_reminder(self, facts: ReminderFacts) -> Draft: ...
 
 
-def _when(facts: ReminderFacts) -> str:
-    days = facts.days_overdue
-    if days < 0:
-        return f"is due on {facts.due_date.isoformat()}"
-    if days == 0:
-        return f"is due today ({facts.due_date.isoformat()})"
-    return f"was due on {facts.due_date.isoformat()}"
+# --- failures to reach a model -------------------------------------------------------------------
 
 
-class TemplateDrafter:
-    """Deterministic reminders: one template per tone, figures straight from the ledger."""
+class DrafterError(Exception):
+    """Base of every failure to reach the model (never raised for a bad draft: the template answers)."""
 
-    prompt_id = "reminder-template"
-    prompt_version = "1"
 
-    def draft_reminder(self, facts: ReminderFacts, fallback_reason: str | None = None) -> Draft:
-        amount = str(facts.amount_due)
-        number = facts.invoice_number
-        when = _when(facts)
-        if facts.tone == "friendly":
-            subject = f"Reminder: invoice {number} {when}"
-            opening = (
-                f"Dear {facts.customer_name},\n\n"
-                f"A friendly reminder that invoice {number} for {amount} {when}."
-            )
-        elif facts.tone == "firm":
-            subject = f"Overdue: invoice {number}, {amount} outstanding"
-            opening = (
-                f"Dear {facts.customer_name},\n\n"
-                f"Invoice {number} {when} and {amount} is still outstanding. "
-                "Please arrange payment now."
-            )
-        else:
-            subject = f"Final notice: invoice {number}, {amount} overdue"
-            opening = (
-                f"Dear {facts.customer_name},\n\n"
-                f"This is our final reminder: invoice {number} {when} and {amount} remains unpaid. "
-                "If we do not receive payment, the account will be passed to our collections team."
-            )
-        body = (
-            f"{opening}\n\nHow to pay: {facts.how_to_pay}\n\n"
-            "If you have already paid, thank you, and please ignore this message. "
-            "If something on the invoice is wrong, reply to this email and we will look into it.\n\n"
-            f"Kind regards,\n{facts.company_name} accounts receivable"
-        )
-        return Draft(
-            subject=subject,
-            body=body,
-            drafter="template",
-            prompt_id=self.prompt_id,
-            prompt_version=self.prompt_version,
-            fallback_reason=fallback_reason,
-            facts_used=[number, amount, facts.due_date.isoformat()],
-        )
+class DrafterUnavailable(DrafterError):
+    """5xx, timeouts, refused connections: try again later (the activity's retry policy)."""
+
+
+class DrafterRateLimited(DrafterUnavailable):
+    """429: try again after `retry_after_seconds` (None when the endpoint did not say)."""
+
+    def __init__(self, message: str, retry_after_seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class DrafterRefused(DrafterError):
+    """A request the endpoint will never accept as configured (bad key, unknown model, quota gone)."""
+
+
+# Error type names a Temporal retry policy lists as non-retryable.
+NON_RETRYABLE_DRAFTER_ERRORS = ("DrafterRefused",)

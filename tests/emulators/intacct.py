@@ -30,8 +30,15 @@ What it reproduces:
   signed by an emulator key (RS256; HS256 with `webhook_secret`) and `X-Trusted-Context`, retried on
   408/429/5xx at compressed delays with one delivery idempotency key.
 
-Fault switches (`faults`): 429 storms, 500s, slow responses, stale access tokens, refused refreshes.
-Assumptions where the real API is unconfirmed mirror the adapter's (LEDGER_APIS.md Part E #16-23).
+* The browser leg of the authorization-code flow: `GET /ia/api/v1/oauth2/authorize` consents at once and
+  redirects to `redirect_uri` with a code and the state (`issue_code` skips the browser).
+
+Fault switches (`faults`, an `IntacctFaults`): the kit's vocabulary (429 storms and the periodic plan,
+500s, lost write answers, slow responses, stale access tokens), each in Intacct's wire form (a 429 `GW-0010`
+with `Retry-After`, a 500 `GW-0001`), plus what only Intacct does: the concurrency cap, refused refreshes,
+`ia::error` at the top level, the idempotency-key semantics, strict decimal strings.
+Assumptions where the real API is unconfirmed are written here from LEDGER_APIS.md Part E #16-23, not
+taken from the adapter: this emulator imports nothing of it, so a wrong path or header there is caught.
 """
 
 from __future__ import annotations
@@ -43,31 +50,25 @@ import copy
 import functools
 import json
 import re
-import socket
 import threading
 import time
 import urllib.parse
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
-from adapters.ledgers.intacct.ledger import IntacctLedger
-from adapters.ledgers.oauth import MemoryTokenStore, TokenStore
-from adapters.ledgers.rate_limit import RateLimiter
+from tests.emulators.kit import Faults, ServedEmulator, count_answers
 
 PREFIX = "/ia/api/v1"
 CENT = Decimal("0.01")
@@ -89,18 +90,17 @@ PAYMENT_METHODS = {"printedCheck", "creditCard", "eft", "cash", "onlineChargeCar
 OPEN_STATES = {"posted", "partiallyPaid", "selected"}
 WEBHOOK_RETRY_STATUSES = {0, 408, 429, 500, 502, 503, 504}
 MAX_QUERY_SIZE = 4000
+REVERSE_INVOICE = "/workflows/accounts-receivable/invoice/reverse"
+QUERY = "/services/core/query"
 
 
 @dataclass
-class Faults:
-    """Switches a test flips to make the emulator misbehave like the real API on a bad day."""
+class IntacctFaults(Faults):
+    """The kit's faults (429 GW-0010, 500 GW-0001, lost write answers, slow calls, stale tokens) and the
+    switches only Intacct has."""
 
-    rate_limited_requests: int = 0  # the next N API requests answer 429 GW-0010 (a storm: a large N)
-    retry_after: float = 7.0  # seconds in Retry-After on every 429
-    server_errors: int = 0  # the next N API requests answer 500 (GW-0001)
-    delay_seconds: float = 0.0  # every API response waits this long (slow responses, client timeouts)
+    retry_after: float | None = 7.0  # seconds in Retry-After on every 429 (None: no header)
     concurrency_limit: int | None = 2  # more requests in flight than this answer 429 (None: no cap)
-    stale_tokens: bool = False  # every access token issued so far is revoked at the next API request
     reject_refresh: bool = False  # refresh_token grants answer invalid_grant
     error_at_top_level: bool = False  # ia::error at the top level instead of under ia::result
     idempotency: str = "replay"  # "replay" | "conflict" | "ignore": how a reused idempotency key is met
@@ -143,6 +143,10 @@ def _invalid(message: str, target: str | None = None) -> WireError:
 
 def _rule(message: str, target: str | None = None) -> WireError:
     return WireError(422, "businessRuleViolation", message, error_id="REST-1104", target=target)
+
+
+def _server_error() -> WireError:
+    return WireError(500, "GW-0001", "Internal error, please try again later", error_id="GW-0001")
 
 
 @functools.lru_cache(maxsize=1)
@@ -192,7 +196,7 @@ def _coerce(value: Any) -> Any:
     return text
 
 
-class IntacctEmulator:
+class IntacctEmulator(ServedEmulator):
     """The emulator. `with IntacctEmulator() as emulator:` serves it on `emulator.base_url`."""
 
     def __init__(
@@ -215,7 +219,7 @@ class IntacctEmulator:
         self.webhook_secret = webhook_secret
         self.webhook_idempotency_header = webhook_idempotency_header
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.faults = Faults()
+        self.faults = IntacctFaults()
         self.writes: Counter[str] = Counter()  # writes applied, per idempotency key
         self.unkeyed_writes: list[str] = []  # writes that came without the idempotency header
         self.requests: list[RecordedRequest] = []
@@ -231,63 +235,13 @@ class IntacctEmulator:
         self._counters: Counter[str] = Counter()
         self._in_flight = 0
         self._lock = threading.RLock()
-        self.app = self._build_app()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._clients: list[httpx.Client] = []
-        self.port = 0
-
-    # --- serving -------------------------------------------------------------------------------------
+        app = self._build_app()
+        count_answers(app, self.faults, PREFIX + "/")
+        super().__init__(app, "intacct-emulator")
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{PREFIX}"
-
-    def start(self) -> IntacctEmulator:
-        # proto=IPPROTO_TCP, or asyncio leaves Nagle on for accepted connections (40 ms per response).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                        name="intacct-emulator")
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the Intacct emulator did not start")
-            time.sleep(0.005)
-        return self
-
-    def stop(self) -> None:
-        for client in self._clients:
-            client.close()
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> IntacctEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def ledger(self, token_store: TokenStore | None = None, **overrides: Any) -> IntacctLedger:
-        """An adapter connected to this emulator with client credentials (or the tokens in `token_store`)."""
-        client = httpx.Client()
-        self._clients.append(client)
-        settings: dict[str, Any] = {
-            "base_url": self.base_url,
-            "idempotency_header": self.idempotency_header,
-            "http": client,
-            "username": f"duecourse@{self.company_id}",
-        }
-        settings.update(overrides)
-        return IntacctLedger(self.company_id, self.client_id, self.client_secret, token_store or MemoryTokenStore(),
-                             **settings)
+        return f"{self.root_url}{PREFIX}"
 
     # --- test helpers ----------------------------------------------------------------------------------
 
@@ -434,6 +388,16 @@ class IntacctEmulator:
                 return 200, self._grant(username)
         return 400, {"error": "unsupported_grant_type", "error_description": f"grant_type {grant!r}"}
 
+    def _authorize(self, params: Mapping[str, str]) -> Response:
+        """The browser leg: the person signs in and picks the company at once; back to the app with a code."""
+        if params.get("client_id") != self.client_id or params.get("response_type") != "code":
+            return Response("unknown client or response_type", status_code=400)
+        redirect = params.get("redirect_uri") or ""
+        if not redirect.startswith(("http://", "https://")):
+            return Response("redirect_uri is required", status_code=400)
+        query = urllib.parse.urlencode({"code": self.issue_code(), "state": params.get("state", "")})
+        return RedirectResponse(f"{redirect}?{query}", status_code=302)
+
     def _check_token(self, authorization: str | None) -> None:
         if self.faults.stale_tokens:
             self.faults.stale_tokens = False
@@ -454,6 +418,10 @@ class IntacctEmulator:
         async def token(request: Request) -> Response:
             status, payload = self._token(request.headers.get("content-type", ""), await request.body())
             return Response(json.dumps(payload), status_code=status, media_type="application/json")
+
+        @app.get(PREFIX + "/oauth2/authorize")
+        async def authorize(request: Request) -> Response:
+            return self._authorize(request.query_params)
 
         @app.api_route(PREFIX + "/{path:path}", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
         async def api(request: Request, path: str) -> Response:
@@ -484,8 +452,8 @@ class IntacctEmulator:
             self._in_flight += 1
             crowded = self.faults.concurrency_limit is not None and self._in_flight > self.faults.concurrency_limit
         try:
-            if self.faults.delay_seconds:
-                await asyncio.sleep(self.faults.delay_seconds)
+            if self.faults.slow_seconds:
+                await asyncio.sleep(self.faults.slow_seconds)
             try:
                 if raw:
                     try:
@@ -508,14 +476,14 @@ class IntacctEmulator:
     def _handle(self, method: str, path: str, headers: Mapping[str, str], body: Any, params: Mapping[str, str],
                 crowded: bool) -> tuple[int, Any, dict[str, str]]:
         with self._lock:
-            if crowded or self.faults.rate_limited_requests > 0:
-                if not crowded:
-                    self.faults.rate_limited_requests -= 1
+            fault = self.faults.admit()
+            if crowded or fault == "rate_limited":
+                retry_after = self.faults.retry_after
                 raise WireError(429, "GW-0010", "Rate limit exceeded: too many concurrent requests for this company",
-                                error_id="GW-0010", headers={"Retry-After": f"{self.faults.retry_after:g}"})
-            if self.faults.server_errors > 0:
-                self.faults.server_errors -= 1
-                raise WireError(500, "GW-0001", "Internal error, please try again later", error_id="GW-0001")
+                                error_id="GW-0010",
+                                headers={} if retry_after is None else {"Retry-After": f"{retry_after:g}"})
+            if fault == "server_error":
+                raise _server_error()
             self._check_token(headers.get("authorization"))
             is_write = method in ("PATCH", "PUT", "DELETE") or (method == "POST" and not path.startswith("/services/"))
             key = headers.get(self.idempotency_header.lower()) if is_write else None
@@ -533,12 +501,14 @@ class IntacctEmulator:
                         self._idempotent[key] = (status, copy.deepcopy(payload))
                 else:
                     self.unkeyed_writes.append(f"{method} {path}")
+                if self.faults.lose_write():
+                    raise _server_error()  # applied, and then the answer got lost
             return status, payload, {}
 
     def _route(self, method: str, path: str, body: Any, params: Mapping[str, str]) -> tuple[int, Any]:
-        if path == "/services/core/query" and method == "POST":
+        if path == QUERY and method == "POST":
             return 200, self._query(body)
-        if path == "/workflows/accounts-receivable/invoice/reverse" and method == "POST":
+        if path == REVERSE_INVOICE and method == "POST":
             return 200, self._reverse_invoice(body)
         match = re.fullmatch(r"/objects/([^/]+)/([^/]+)(?:/([^/]+))?", path)
         if match is None:
@@ -1177,13 +1147,3 @@ class IntacctEmulator:
         self.webhook_deliveries.append(delivery)
         return delivery.statuses
 
-
-@contextmanager
-def contract_ledger(tmp_path: Path) -> Iterator[IntacctLedger]:
-    """The contract suite's Intacct: a fresh emulator and an adapter connected with client credentials."""
-    with IntacctEmulator() as emulator:
-        ledger = emulator.ledger(rate_limiter=RateLimiter(per_minute=100_000, concurrent=2))
-        try:
-            yield ledger
-        finally:
-            ledger.close()

@@ -1,6 +1,6 @@
 """A local QuickBooks Online that behaves like the real one on the wire, for the adapter's tests.
 
-One FastAPI app, served by uvicorn on 127.0.0.1 (port 0) in a background thread, plays all of Intuit's hosts:
+One FastAPI app, served by `tests.emulators.kit.ServedApp` on 127.0.0.1 (a free port), plays all of Intuit's hosts:
 
 * OAuth 2.0 (`/.well-known/openid_configuration`, `/connect/oauth2`, `/oauth2/v1/tokens/bearer`,
   `/oauth2/v1/tokens/revoke`): Basic client auth, authorization codes, refresh tokens that rotate on every
@@ -16,11 +16,17 @@ One FastAPI app, served by uvicorn on 127.0.0.1 (port 0) in a background thread,
   against it unmodified (its base URL pointed here). Not emulated: `/batch`, `/upload` (file attachments),
   AgedReceivableDetail.
 * Limits and faults: 500 calls a minute and 10 at once per realm, then 429 with the real Fault 3001 body
-  (JSON, or XML as community threads report); `faults` switches for a 429 storm, 500s, 503 HTML pages, lost
-  responses (written, then a 500), stale SyncTokens, slow answers, and expired or revoked tokens.
+  (JSON, or XML as community threads report); `faults` (the kit's vocabulary, `QuickBooksFaults`) for a 429
+  storm, 500s with Fault 10000, lost responses (written, then a 500), slow answers and stale access tokens,
+  plus what only QuickBooks does: 503 HTML gateway pages and stale SyncTokens (5010). `faults.answered`
+  tallies the status of every API answer.
 * Webhooks: `send_webhook` POSTs the changes not yet announced, classic or CloudEvents, signed with
   `intuit-signature` = base64(HMAC-SHA256(verifier token, body)), retrying on a compressed copy of Intuit's
   schedule.
+
+It imports nothing from the adapter (`adapters.ledgers.quickbooks`): its paths and headers are written here
+from LEDGER_APIS.md Part A, so a wrong path in the adapter fails a test. An adapter connected to it is built
+in tests/adapters/ledgers/quickbooks/connected.py.
 
 Where Intuit's documentation is silent (LEDGER_APIS.md Part E) the emulator makes an assumption, and every
 one of them is a field of `Assumptions`, so a test can flip it.
@@ -32,31 +38,27 @@ import asyncio
 import base64
 import copy
 import hashlib
+import hmac
 import json
 import re
 import secrets
-import socket
 import threading
 import time
 import uuid
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlencode
 
 import httpx
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from adapters.ledgers.oauth import MemoryTokenStore, OAuthTokens, TokenStore
-from adapters.ledgers.quickbooks.ledger import QuickBooksLedger
-from adapters.ledgers.quickbooks.webhooks import sign
+from adapters.ledgers.oauth import OAuthTokens
+from tests.emulators.kit import Faults, ServedEmulator, count_answers
 
 # QuickBooks stamps times in the company's zone; Pacific, as in Intuit's samples.
 COMPANY_ZONE = timezone(timedelta(hours=-7))
@@ -71,18 +73,21 @@ CURRENCY_NAMES = {"USD": "United States Dollar", "CAD": "Canadian Dollar", "GBP"
 WEBHOOK_ACTIONS = {"Create": "created", "Update": "updated", "Delete": "deleted", "Void": "voided",
                    "Merge": "merged", "Emailed": "emailed"}
 UNDEPOSITED_FUNDS = "4"
+API_PREFIX = "/v3/company/"
+TOKEN_PATH = "/oauth2/v1/tokens/bearer"
+AUTHORIZE_PATH = "/connect/oauth2"
+SIGNATURE_HEADER = "intuit-signature"
+ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 
 
 @dataclass
-class Faults:
-    """Switches a test flips to make the next calls fail the way QuickBooks fails."""
+class QuickBooksFaults(Faults):
+    """The kit's faults, in QuickBooks' wire form, plus what only QuickBooks does."""
 
-    throttle_next: int = 0  # the next N API calls answer 429 (a 429 storm)
-    server_error_next: int = 0  # the next N API calls answer 500 with a Fault 10000
+    # Intuit's 429 carries no Retry-After (LEDGER_APIS.md E2): set one to test a client that honours it.
+    retry_after: float | None = None
     unavailable_next: int = 0  # the next N API calls answer 503 with the gateway's HTML page
-    lose_response_next: int = 0  # the next N writes happen, then the client is told 500 (the answer got lost)
     stale_next: int = 0  # the next N SyncToken writes find someone else saved first: 5010
-    slow_seconds: float = 0.0  # every API call waits this long before answering
 
 
 @dataclass
@@ -94,7 +99,8 @@ class Assumptions:
     requestid_mismatch: Literal["replay", "reject"] = "replay"
     requestid_replays_faults: bool = False
     requestid_ttl_seconds: float | None = None
-    # E2: the throttle body (JSON or XML), its Fault type, and no Retry-After header (set one to test it).
+    # E2: the throttle body (JSON or XML), its Fault type, and no Retry-After header on the 429s of the
+    # emulator's own limits (set one to test it; a `faults.rate_limited` 429 sends `faults.retry_after`).
     throttle_body: Literal["json", "xml"] = "json"
     throttle_fault_type: str = "SERVICE"
     retry_after: str | None = None
@@ -496,7 +502,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 # --- the emulator -------------------------------------------------------------------------------------------------
 
 
-class QuickBooksEmulator:
+class QuickBooksEmulator(ServedEmulator):
     """QuickBooks Online on 127.0.0.1. Use as a context manager (or `start()` / `stop()`)."""
 
     def __init__(
@@ -516,7 +522,7 @@ class QuickBooksEmulator:
         self.client_secret = client_secret
         self.verifier_token = verifier_token
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.faults = Faults()
+        self.faults = QuickBooksFaults()
         self.assumptions = assumptions or Assumptions()
         self.limits = limits or Limits()
         self.realms: dict[str, _Realm] = {}
@@ -535,49 +541,10 @@ class QuickBooksEmulator:
         self._refresh: dict[str, str] = {}  # live refresh token -> realm
         self._codes: dict[str, tuple[str, str]] = {}  # authorization code -> (realm, redirect_uri)
         self._lock = threading.RLock()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
         self.add_realm(realm_id, home_currency)
-        self.app = self._build_app()
-
-    # --- lifecycle ------------------------------------------------------------------------------------
-
-    def start(self) -> QuickBooksEmulator:
-        # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on sockets that say so, and without it every
-        # answer on a kept-alive connection waits ~40 ms for a delayed ACK.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
-                                lifespan="off", timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name="quickbooks-emulator", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the QuickBooks emulator did not start")
-            time.sleep(0.005)
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> QuickBooksEmulator:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    @property
-    def root_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        app = self._build_app()
+        count_answers(app, self.faults, API_PREFIX)
+        super().__init__(app, "quickbooks-emulator")
 
     @property
     def base_url(self) -> str:
@@ -586,25 +553,15 @@ class QuickBooksEmulator:
 
     @property
     def token_url(self) -> str:
-        return f"{self.root_url}/oauth2/v1/tokens/bearer"
+        return f"{self.root_url}{TOKEN_PATH}"
 
     @property
     def authorize_url(self) -> str:
-        return f"{self.root_url}/connect/oauth2"
+        return f"{self.root_url}{AUTHORIZE_PATH}"
 
     @property
     def discovery_url(self) -> str:
         return f"{self.root_url}/.well-known/openid_configuration"
-
-    def ledger(self, token_store: TokenStore | None = None, realm_id: str | None = None,
-               **options: Any) -> QuickBooksLedger:
-        """An adapter connected to this emulator (fresh tokens in a memory store unless one is given)."""
-        realm = realm_id or self.realm_id
-        if token_store is None:
-            token_store = MemoryTokenStore()
-            token_store.save("quickbooks", self.issue_tokens(realm))
-        return QuickBooksLedger(realm, self.client_id, self.client_secret, token_store, base_url=self.base_url,
-                                token_url=self.token_url, **options)
 
     # --- tokens ----------------------------------------------------------------------------------------
 
@@ -741,6 +698,11 @@ class QuickBooksEmulator:
             } for c in changes]
         return json.dumps(payload, separators=(",", ":")).encode()
 
+    def signature(self, body: bytes) -> str:
+        """Intuit's `intuit-signature`: base64(HMAC-SHA256(verifier token, raw body))."""
+        digest = hmac.new(self.verifier_token.encode("utf-8"), body, hashlib.sha256).digest()
+        return base64.b64encode(digest).decode("ascii")
+
     def send_webhook(self, url: str, payload_kind: Literal["classic", "cloudevents"] = "classic", *,
                      changes: list[Change] | None = None, realm_id: str | None = None) -> httpx.Response:
         """POSTs the changes not announced yet (or `changes`), signed; retries a failed delivery on a
@@ -752,7 +714,7 @@ class QuickBooksEmulator:
                 realm.announced = len(realm.changes)
         body = self.webhook_body(payload_kind, changes, realm.id)
         content_type = "application/json" if payload_kind == "classic" else self.assumptions.cloudevents_content_type
-        headers = {"intuit-signature": sign(self.verifier_token, body), "content-type": content_type}
+        headers = {SIGNATURE_HEADER: self.signature(body), "content-type": content_type}
         response: httpx.Response | None = None
         failure: Exception | None = None
         for delay in self.webhook_retry_delays:
@@ -785,13 +747,13 @@ class QuickBooksEmulator:
                    "jwks_uri": f"{root}/op/v1/jwks"}
             return Response(json.dumps(doc), media_type="application/json")
 
-        @app.get("/connect/oauth2")
+        @app.get(AUTHORIZE_PATH)
         async def authorize(request: Request) -> Response:
             params = request.query_params
             if params.get("client_id") != self.client_id or params.get("response_type") != "code":
                 return Response("unknown client or response_type", status_code=400)
-            if "com.intuit.quickbooks.accounting" not in (params.get("scope") or "").split():
-                return Response("missing scope com.intuit.quickbooks.accounting", status_code=400)
+            if ACCOUNTING_SCOPE not in (params.get("scope") or "").split():
+                return Response(f"missing scope {ACCOUNTING_SCOPE}", status_code=400)
             redirect = params.get("redirect_uri") or ""
             code = "AB" + secrets.token_urlsafe(20)
             with self._lock:
@@ -799,7 +761,7 @@ class QuickBooksEmulator:
             query = urlencode({"code": code, "state": params.get("state", ""), "realmId": self.consent_realm})
             return Response(status_code=302, headers={"location": f"{redirect}?{query}"})
 
-        @app.post("/oauth2/v1/tokens/bearer")
+        @app.post(TOKEN_PATH)
         async def token(request: Request) -> Response:
             return self._token(request.headers.get("authorization"), await request.body())
 
@@ -816,16 +778,19 @@ class QuickBooksEmulator:
                 self._access.pop(revoked, None)
             return Response(status_code=200)
 
-        @app.api_route("/v3/company/{realm_id}/{path:path}", methods=["GET", "POST"])
+        @app.api_route(API_PREFIX + "{realm_id}/{path:path}", methods=["GET", "POST"])
         async def api(request: Request, realm_id: str, path: str) -> Response:
             body = await request.body()
             method = request.method
             params = dict(request.query_params)
             query = f"?{request.url.query}" if request.url.query else ""
             with self._lock:
-                self.calls.append((method, f"/v3/company/{realm_id}/{path}{query}"))
+                self.calls.append((method, f"{API_PREFIX}{realm_id}/{path}{query}"))
                 if method == "POST":
-                    self.bodies.append((f"/v3/company/{realm_id}/{path}{query}", body))
+                    self.bodies.append((f"{API_PREFIX}{realm_id}/{path}{query}", body))
+                if self.faults.stale_tokens:
+                    self.faults.stale_tokens = False
+                    self.expire_access_tokens()
                 refused = self._authenticate(request.headers.get("authorization"), realm_id)
                 if refused is not None:
                     return refused
@@ -901,10 +866,10 @@ class QuickBooksEmulator:
 
     # --- limits and faults --------------------------------------------------------------------------------
 
-    def _throttled(self) -> Response:
+    def _throttled(self, retry_after: str | None) -> Response:
         message = "message=ThrottleExceeded; errorCode=003001; statusCode=429"
         detail = "The request limit was reached.  Try again later"
-        headers = {"retry-after": self.assumptions.retry_after} if self.assumptions.retry_after else {}
+        headers = {"retry-after": retry_after} if retry_after else {}
         kind = self.assumptions.throttle_fault_type
         if self.assumptions.throttle_body == "xml":
             xml = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><IntuitResponse '
@@ -917,21 +882,21 @@ class QuickBooksEmulator:
         return Response(json.dumps(body), status_code=429, media_type="application/json", headers=headers)
 
     def _admit(self, realm: _Realm) -> Response | None:
+        fault = self.faults.admit()
         now = time.monotonic()
         while realm.calls and now - realm.calls[0] >= 60:
             realm.calls.popleft()
-        if self.faults.throttle_next > 0:
-            self.faults.throttle_next -= 1
-            return self._throttled()
+        if fault == "rate_limited":
+            retry_after = self.faults.retry_after
+            return self._throttled(None if retry_after is None else f"{retry_after:g}")
         if len(realm.calls) >= self.limits.per_minute or realm.in_flight >= self.limits.concurrent:
-            return self._throttled()
+            return self._throttled(self.assumptions.retry_after)
         realm.calls.append(now)
         if self.faults.unavailable_next > 0:
             self.faults.unavailable_next -= 1
             page = "<html><head><title>503 Service Temporarily Unavailable</title></head><body>503</body></html>"
             return Response(page, status_code=503, media_type="text/html")
-        if self.faults.server_error_next > 0:
-            self.faults.server_error_next -= 1
+        if fault == "server_error":
             return self._fault(_Fault("10000", "An application error has occurred while processing your request",
                                       "System Failure Error: An unexpected error occurred while accessing or saving "
                                       "your data. Please wait a few minutes and try again.",
@@ -1017,8 +982,7 @@ class QuickBooksEmulator:
         if rid:
             realm.requestids[rid] = _Recorded(200, bytes(response.body), "application/json", fingerprint,
                                               time.monotonic())
-        if self.faults.lose_response_next > 0:
-            self.faults.lose_response_next -= 1
+        if self.faults.lose_write():
             return self._fault(_Fault("10000", "An application error has occurred while processing your request",
                                       "System Failure Error: the connection was reset", status=500,
                                       kind="SystemFault"))
@@ -1708,9 +1672,3 @@ class QuickBooksEmulator:
             "Rows": {"Row": rows},
         }
 
-
-@contextmanager
-def contract_ledger(tmp_path: Path) -> Iterator[QuickBooksLedger]:
-    """The QuickBooks adapter connected to a fresh emulator (tests/test_ledger_contract.py)."""
-    with QuickBooksEmulator() as emulator:
-        yield emulator.ledger()

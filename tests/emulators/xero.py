@@ -1,6 +1,6 @@
 """A local Xero for tests: identity, the Accounting API 2.0 and webhooks, as they behave on the wire.
 
-`XeroEmulator` serves one FastAPI app (uvicorn, a background thread, 127.0.0.1, a free port) that answers
+`XeroEmulator` serves one FastAPI app (`kit.ServedApp`: 127.0.0.1, a free port) that answers
 like the real services described in shared/LEDGER_APIS.md Part B and checklist D2:
 
 * identity: `/identity/connect/authorize` (consents at once and redirects with a code), `/connect/token`
@@ -18,8 +18,12 @@ like the real services described in shared/LEDGER_APIS.md Part B and checklist D
 * webhooks: `send_webhook(url)` posts the changes since the last delivery in the B7 payload, signed with
   `x-xero-signature`; `intent_to_receive(url)` runs Xero's check (a signed and a badly signed empty batch).
 
+Faults are `kit.Faults` switches in Xero's wire form (a 429 with Retry-After and X-Rate-Limit-Problem, a 500
+UnknownErrorException body, a lost answer as that same 500 after the write was applied), plus Xero's own in
+`XeroFaults`. The emulator imports nothing from the adapter: its paths, headers and limits are written here.
+
 Assumptions where the real behaviour is not confirmed (LEDGER_APIS.md Part E) are constructor arguments or
-`Faults` switches: the idempotency window (`idempotency_ttl_seconds`, 6 minutes), the page-size cap
+`XeroFaults` switches: the idempotency window (`idempotency_ttl_seconds`, 6 minutes), the page-size cap
 (`max_page_size`, 1000), the 429 problem names, the refresh-token grace (`refresh_grace_seconds`). Validation
 messages other than those quoted in LEDGER_APIS.md (over-payment, duplicate contact name, void with
 payments) are worded by us; adapters must carry the message, never match on it.
@@ -40,27 +44,23 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import httpx
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from adapters.ledgers.oauth import MemoryTokenStore
-from adapters.ledgers.rate_limit import RateLimiter
-from adapters.ledgers.xero.ledger import XeroLedger, tokens_from_response
+from tests.emulators.kit import Faults, ServedEmulator, count_answers
 
 log = logging.getLogger("tests.emulators.xero")
 
+API_PREFIX = "/api.xro/2.0"  # LEDGER_APIS.md B2: https://api.xero.com/api.xro/2.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CENT = Decimal("0.01")
 UNIT4 = Decimal("0.0001")
@@ -474,19 +474,20 @@ class Org:
 
 
 @dataclass
-class Faults:
-    """Misbehaviour on demand. Counters count down once per API call they affect."""
+class XeroFaults(Faults):
+    """The kit's faults, plus what only Xero does: which limit a 429 names, the status and body of a server
+    error, and outages of the token endpoint."""
 
-    rate_limit_storm: int = 0  # the next N API calls answer 429
-    rate_limit_problem: str = "minute"  # X-Rate-Limit-Problem on those (seen: minute, day)
-    retry_after: int = 1  # Retry-After seconds on every 429 the emulator sends
-    server_errors: int = 0  # the next N API calls answer `server_error_status` without doing anything
-    server_error_status: int = 500
+    rate_limit_problem: str = "minute"  # X-Rate-Limit-Problem on `rate_limited` 429s (seen: minute, day)
+    server_error_status: int = 500  # the status `server_errors` answer with
     server_error_body: str | None = None  # raw text instead of the JSON error body (proxies, gateways)
-    lose_responses: int = 0  # the next N writes are applied, then answered 504 (the response is lost)
-    slow_seconds: float = 0.0  # every API call waits this long before it is handled
-    stale_tokens: bool = False  # at the next API call, every access token issued so far becomes expired
     token_errors: int = 0  # the next N /connect/token requests answer 500
+
+
+def _unknown_error() -> dict[str, Any]:
+    """Xero's own 500 body."""
+    return _exception(0, "UnknownErrorException", "An error occurred in Xero. Check the API Status page "
+                      "http://status.developer.xero.com for current service status.")
 
 
 @dataclass
@@ -549,7 +550,7 @@ def _date(value: Any, what: str) -> date:
         raise Invalid(f"{what} {value!r} is not a valid date") from None
 
 
-class XeroEmulator:
+class XeroEmulator(ServedEmulator):
     """A local Xero (identity + accounting + webhooks). Use as a context manager, or `start()` / `close()`."""
 
     def __init__(
@@ -590,7 +591,7 @@ class XeroEmulator:
         self.email_daily_cap = email_daily_cap
         self.clock = clock or (lambda: datetime.now(UTC))
         self._last_stamp = EPOCH
-        self.faults = Faults()
+        self.faults = XeroFaults()
         self.orgs: dict[str, Org] = {}
         self.add_tenant(tenant_id, tenant_name, base_currency=base_currency, country_code=country_code)
         self.clients: dict[str, str] = {client_id: client_secret}
@@ -614,30 +615,15 @@ class XeroEmulator:
         self._in_flight: Counter[str] = Counter()
         self._sequence = 0
         self._lock = threading.RLock()
-        self._server: _Served | None = None
-        self.base_url = ""
+        super().__init__(self._app(), "xero-emulator")
 
-    # --- lifecycle -----------------------------------------------------------------------------------
-
-    def start(self) -> XeroEmulator:
-        self._server = _Served(self._app())
-        self.base_url = self._server.start()
-        return self
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    def __enter__(self) -> XeroEmulator:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
+    @property
+    def base_url(self) -> str:
+        return self.root_url
 
     @property
     def api_base(self) -> str:
-        return f"{self.base_url}/api.xro/2.0"
+        return f"{self.base_url}{API_PREFIX}"
 
     @property
     def identity_base(self) -> str:
@@ -790,17 +776,18 @@ class XeroEmulator:
             window.popleft()
         return window
 
-    def _admit(self, tenant: str) -> None:
-        """Rate limits first (before the idempotency cache, as Xero does), then the call is counted."""
+    def _admit(self, tenant: str, fault: str | None) -> None:
+        """Rate limits first (before the idempotency cache, as Xero does), then the call is counted. `fault`
+        is what the kit's `Faults.admit` armed for this call."""
         now = time.monotonic()
         minute = self._window(self._minute, tenant, 60)
         day = self._window(self._day, tenant, 86_400)
         while self._app_minute and now - self._app_minute[0] >= 60:
             self._app_minute.popleft()
-        problem, retry = None, 0.0
-        if self.faults.rate_limit_storm > 0:
-            self.faults.rate_limit_storm -= 1
-            problem, retry = self.faults.rate_limit_problem, float(self.faults.retry_after)
+        problem: str | None = None
+        retry: float | None = None
+        if fault == "rate_limited":
+            problem, retry = self.faults.rate_limit_problem, self.faults.retry_after  # None: no Retry-After at all
         elif self._in_flight[tenant] >= self.concurrent_limit:
             problem, retry = "concurrent", 1.0
         elif len(day) >= self.day_limit:
@@ -810,8 +797,11 @@ class XeroEmulator:
         elif len(self._app_minute) >= self.app_minute_limit:
             problem, retry = "appminute", 60 - (now - self._app_minute[0])
         if problem is not None:
+            headers = {"X-Rate-Limit-Problem": problem}
+            if retry is not None:
+                headers["Retry-After"] = str(max(1, int(retry + 0.999)))
             raise HttpError(429, _problem(429, "Too Many Requests", f"You've exceeded the per {problem} rate limit"),
-                            {"Retry-After": str(max(1, int(retry + 0.999))), "X-Rate-Limit-Problem": problem})
+                            headers)
         minute.append(now)
         day.append(now)
         self._app_minute.append(now)
@@ -902,10 +892,11 @@ class XeroEmulator:
                         return Response(status_code=204)
             return Response(status_code=404)
 
-        @app.api_route("/api.xro/2.0/{path:path}", methods=["GET", "PUT", "POST", "PATCH", "DELETE"])
+        @app.api_route(API_PREFIX + "/{path:path}", methods=["GET", "PUT", "POST", "PATCH", "DELETE"])
         async def accounting(path: str, request: Request) -> Response:
             return await self._accounting(request, path)
 
+        count_answers(app, self.faults, API_PREFIX + "/")
         return app
 
     async def _accounting(self, request: Request, path: str) -> Response:
@@ -922,17 +913,14 @@ class XeroEmulator:
                 if tenant is None or tenant not in grant.tenants or tenant not in self.orgs:
                     detail = "AuthorizationUnsuccessful"
                     raise HttpError(403, _problem(403, "Forbidden", detail))
-                self._admit(tenant)
+                fault = self.faults.admit()
+                self._admit(tenant, fault)
                 admitted = True
             if self.faults.slow_seconds:
                 await asyncio.sleep(self.faults.slow_seconds)
             with self._lock:
-                if self.faults.server_errors > 0:
-                    self.faults.server_errors -= 1
-                    status = self.faults.server_error_status
-                    raise HttpError(status, self.faults.server_error_body or _exception(
-                        0, "UnknownErrorException", "An error occurred in Xero. Check the API Status page "
-                        "http://status.developer.xero.com for current service status."))
+                if fault == "server_error":
+                    raise HttpError(self.faults.server_error_status, self.faults.server_error_body or _unknown_error())
                 status, payload = self._with_idempotency(request, method, path, raw, self.orgs[tenant])
         except HttpError as error:
             status, payload, extra = error.status, error.body, error.headers
@@ -985,9 +973,8 @@ class XeroEmulator:
                         digest)
             else:
                 self.unkeyed_writes += 1
-            if self.faults.lose_responses > 0 and status < 300:
-                self.faults.lose_responses -= 1
-                raise HttpError(504, "Gateway Timeout")
+            if status < 300 and self.faults.lose_write():
+                raise HttpError(500, _unknown_error())  # applied, then the answer is lost
         return status, payload
 
     # --- routing -----------------------------------------------------------------------------------
@@ -2239,61 +2226,3 @@ class XeroEmulator:
             return sum(1 for m, p in self.requests if (method is None or m == method.upper())
                        and (path is None or p.lower().startswith(path.lower())))
 
-
-# --- serving ---------------------------------------------------------------------------------------------
-
-
-class _Served:
-    """An ASGI app on 127.0.0.1 (a free port) in a background thread."""
-
-    def __init__(self, app: FastAPI) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False,
-                                lifespan="off", timeout_graceful_shutdown=1)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="xero-emulator", daemon=True)
-
-    def start(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the emulator's HTTP server did not start")
-            time.sleep(0.005)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Serve any ASGI app locally (tests use it for a webhook receiver); yields its base URL."""
-    served = _Served(app)
-    url = served.start()
-    try:
-        yield url
-    finally:
-        served.stop()
-
-
-def connected_ledger(emulator: XeroEmulator, *, tenant: str | None = None, **options: Any) -> XeroLedger:
-    """An adapter connected to the emulator, as after `duecourse connect xero`: tokens in a TokenStore."""
-    store = options.pop("token_store", None) or MemoryTokenStore()
-    tenant_id = tenant or emulator.tenant_id
-    store.save("xero", tokens_from_response(emulator.issue_tokens([tenant_id]), tenant_id, [tenant_id]))
-    options.setdefault("rate_limiter", RateLimiter(per_minute=60, concurrent=5, per_day=5000, max_wait=5))
-    return XeroLedger(tenant_id, emulator.client_id, emulator.client_secret, store, api_base=emulator.api_base,
-                      identity_base=emulator.identity_base, **options)
-
-
-@contextmanager
-def contract_ledger(tmp_path: Path) -> Iterator[XeroLedger]:
-    """The contract suite's Xero: a fresh emulator and an adapter connected to it."""
-    with XeroEmulator() as emulator:
-        ledger = connected_ledger(emulator)
-        try:
-            yield ledger
-        finally:
-            ledger.close()

@@ -131,6 +131,18 @@ def _payment(cells: Sequence[str]) -> IncomingPayment:
     )
 
 
+def _column_positions(name: str, header: Sequence[str], columns: Sequence[str]) -> list[int]:
+    """Where each wanted column is in the file's header (found by name, any order, any case)."""
+    positions = {column.strip().lower(): i for i, column in enumerate(header)}
+    missing = [c for c in columns if c not in positions]
+    if missing:
+        raise InputFileError(
+            f"{name}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"(header is {','.join(h.strip() for h in header)})"
+        )
+    return [positions[c] for c in columns]
+
+
 def _read(
     path: str | os.PathLike[str],
     columns: Sequence[str],
@@ -150,14 +162,7 @@ def _read(
             header = next(reader, None)
             if header is None:
                 raise InputFileError(f"{name}: file is empty; expected the header {','.join(columns)}")
-            positions = {column.strip().lower(): i for i, column in enumerate(header)}
-            missing = [c for c in columns if c not in positions]
-            if missing:
-                raise InputFileError(
-                    f"{name}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                    f"(header is {','.join(h.strip() for h in header)})"
-                )
-            index = [positions[c] for c in columns]
+            index = _column_positions(name, header, columns)
             width = max(index) + 1
             seen: set[str] = set()
             line = reader.line_num
@@ -191,10 +196,12 @@ def _read(
 
 
 def read_invoices(path: str | os.PathLike[str]) -> CsvLoad[OpenInvoice]:
+    """`INVOICES.csv`, the open invoices: every batch command that takes the file reads it through here."""
     return _read(path, INVOICE_COLUMNS, _invoice, lambda i: i.invoice_id, "invoice_id")
 
 
 def read_payments(path: str | os.PathLike[str]) -> CsvLoad[IncomingPayment]:
+    """`PAYMENTS.csv`, the bank lines and receipts to match."""
     return _read(path, PAYMENT_COLUMNS, _payment, lambda p: p.payment_id, "payment_id")
 
 

@@ -21,8 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.drafting.guardrails import check_reminder
-from adapters.drafting.llm import DrafterError, LlmDrafter, drafter_from_env
-from adapters.drafting.port import Draft, Drafter, ReminderFacts, Tone
+from adapters.drafting.llm import LlmDrafter, drafter_from_env
+from adapters.drafting.port import Draft, Drafter, DrafterError, ReminderFacts, Tone
 from adapters.ledger import Money
 
 _COMPANIES = [

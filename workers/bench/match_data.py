@@ -13,12 +13,13 @@ invoice is paid twice within the batch, as in the engine.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import ClassVar
 
-from activities.cash_matching.model import Allocation, IncomingPayment, MatchConfig, OpenInvoice
+from activities.cash_matching.model import IncomingPayment, MatchAllocation, MatchConfig, OpenInvoice
 from activities.cash_matching.names import normalise_name
 
 # share of each noise kind among the payments
@@ -160,7 +161,7 @@ _CURRENCY_RATES = {
 class LabelledPayment:
     payment: IncomingPayment
     noise_kind: str
-    truth: tuple[Allocation, ...]
+    truth: tuple[MatchAllocation, ...]
     safe_to_auto: bool
 
 
@@ -192,6 +193,25 @@ def _decimal(cents: int) -> Decimal:
 
 def _money(cents: int, thousands: bool = True) -> str:
     return f"{cents // 100:,}.{cents % 100:02d}" if thousands else f"{cents // 100}.{cents % 100:02d}"
+
+
+# a payment and the allocations a careful clerk would make of it
+_Made = tuple[IncomingPayment, tuple[MatchAllocation, ...]]
+
+
+@dataclass(slots=True)
+class _Draft:
+    """A payment being made up: its noise kind, who pays and in which currency (a maker may change both)."""
+
+    kind: str
+    payment_id: str
+    on: date
+    customer: _Customer
+    payer: str
+    currency: str
+
+    def payment(self, amount: int, reference: str) -> IncomingPayment:
+        return IncomingPayment(self.payment_id, self.on, _decimal(amount), self.currency, self.payer, reference)
 
 
 class _Builder:
@@ -479,14 +499,16 @@ class _Builder:
 
     def payment(
         self, kind: str, on: date, payment_id: str
-    ) -> tuple[IncomingPayment, tuple[Allocation, ...], bool] | None:
+    ) -> tuple[IncomingPayment, tuple[MatchAllocation, ...], bool] | None:
         """A payment of `kind`, its truth, and whether the safety rules allow applying it unattended."""
         if kind == "reference_typo":
             return self.reference_typo(on, payment_id)
         made = self.plain_payment(kind, on, payment_id)
         return None if made is None else (*made, kind in SAFE_KINDS)
 
-    def reference_typo(self, on: date, payment_id: str) -> tuple[IncomingPayment, tuple[Allocation, ...], bool] | None:
+    def reference_typo(
+        self, on: date, payment_id: str
+    ) -> tuple[IncomingPayment, tuple[MatchAllocation, ...], bool] | None:
         """The payer mistypes the invoice number (two digits swapped, or one wrong). When the typo is
         another open invoice the reference names the wrong invoice and must not be applied unattended;
         when it is no invoice at all, name and amount decide as without a reference."""
@@ -513,14 +535,15 @@ class _Builder:
         reference = rng.choice((number, f"Inv #{typo}", f"INVOICE {typo}", f"{number} THANK YOU"))
         amount = _cents(invoice.balance)
         payment = IncomingPayment(payment_id, on, _decimal(amount), customer.currency, payer, reference)
-        return payment, (Allocation(invoice.invoice_id, _decimal(amount)),), named is None
+        return payment, (MatchAllocation(invoice.invoice_id, _decimal(amount)),), named is None
 
-    def plain_payment(
-        self, kind: str, on: date, payment_id: str
-    ) -> tuple[IncomingPayment, tuple[Allocation, ...]] | None:
-        rng = self.rng
+    def plain_payment(self, kind: str, on: date, payment_id: str) -> _Made | None:
+        """A payment of `kind` (any but `reference_typo`) and its truth."""
         if kind == "stranger":
             return self.stranger(on, payment_id)
+        make = self._MAKERS.get(kind)
+        if make is None:
+            raise ValueError(f"unknown noise kind {kind!r}")
         customer = self.pick_customer(
             on,
             need=2 if kind in ("reference_list", "remittance", "multi_no_reference") else 1,
@@ -529,142 +552,181 @@ class _Builder:
         )
         if customer is None:
             return None
+        rng = self.rng
         payer = (
             self.payer_variant(customer.name, heavy=kind == "name_variant") if rng.random() < 0.85 else customer.name
         )
-        currency = customer.currency
+        return make(self, _Draft(kind, payment_id, on, customer, payer, customer.currency))
 
-        def single(
-            invoice: OpenInvoice, amount: int, reference: str, applied: int | None = None
-        ) -> tuple[IncomingPayment, tuple[Allocation, ...]]:
-            self.take(invoice)
-            truth = (Allocation(invoice.invoice_id, _decimal(applied if applied is not None else amount)),)
-            return IncomingPayment(payment_id, on, _decimal(amount), currency, payer, reference), truth
+    def single(
+        self, draft: _Draft, invoice: OpenInvoice, amount: int, reference: str, applied: int | None = None
+    ) -> _Made:
+        """The draft as a payment of one invoice; `applied` is what the truth applies when not the amount."""
+        self.take(invoice)
+        truth = (MatchAllocation(invoice.invoice_id, _decimal(applied if applied is not None else amount)),)
+        return draft.payment(amount, reference), truth
 
-        if kind in ("reference", "bank_memo", "alias", "no_reference", "name_variant"):
-            invoice = self.pick_invoice(customer, on)
-            if invoice is None:
-                return None
+    def one_invoice(self, draft: _Draft) -> _Made | None:
+        """Pays one invoice in full: named in the reference or a bank memo, or found by the (aliased) name."""
+        rng, kind, customer, on = self.rng, draft.kind, draft.customer, draft.on
+        invoice = self.pick_invoice(customer, on)
+        if invoice is None:
+            return None
+        amount = _cents(invoice.balance)
+        if kind == "alias":
+            payer = draft.payer
+            draft.payer = customer.alias.upper() if customer.alias and rng.random() < 0.5 else (customer.alias or payer)
+            reference = self.reference_for(invoice) if rng.random() < 0.5 else rng.choice(_GENERIC_MEMOS)
+        elif kind in ("no_reference", "name_variant"):
+            invoice = self.canonical(customer, [invoice], on)[0]
             amount = _cents(invoice.balance)
-            if kind == "alias":
-                payer = customer.alias.upper() if customer.alias and rng.random() < 0.5 else (customer.alias or payer)
-                reference = self.reference_for(invoice) if rng.random() < 0.5 else rng.choice(_GENERIC_MEMOS)
-            elif kind in ("no_reference", "name_variant"):
-                invoice = self.canonical(customer, [invoice], on)[0]
-                amount = _cents(invoice.balance)
-                reference = rng.choice(_GENERIC_MEMOS)
-            else:
-                reference = self.reference_for(invoice)
-                if kind == "bank_memo":
-                    reference = self.bank_memo(reference, payer.upper())
-                    if rng.random() < 0.3:
-                        payer = rng.choice(("ACH CREDIT ", "ORIG CO NAME:", "WIRE ")) + payer
-            if kind == "alias" and reference in _GENERIC_MEMOS:
-                invoice = self.canonical(customer, [invoice], on)[0]
-                amount = _cents(invoice.balance)
-            return single(invoice, amount, reference)
-        if kind == "recurring":
-            assert customer.recurring_cents is not None
-            same = [i for i in self.open_of(customer, on) if _cents(i.balance) == customer.recurring_cents]
-            if not same:
-                return None
-            reference = rng.choice(("", "", "MONTHLY SUBSCRIPTION", "SERVICE FEE", "PAYMENT"))
-            return single(same[0], customer.recurring_cents, reference)
-        if kind in ("fee", "rounding"):
-            invoice = self.pick_invoice(customer, on, min_balance=40_000 if kind == "fee" else 100)
-            if invoice is None:
-                return None
-            with_reference = rng.random() < 0.5
-            if not with_reference:
-                invoice = self.canonical(customer, [invoice], on)[0]
-            balance = _cents(invoice.balance)
-            if kind == "fee":
-                limit = MatchConfig().tolerance_cents(balance)
-                amount = balance - rng.randint(5, limit)
-            else:
-                amount = balance + rng.choice((-1, 1))
-            reference = self.reference_for(invoice) if with_reference else rng.choice(_GENERIC_MEMOS)
-            return single(invoice, amount, reference, applied=min(amount, balance))
-        if kind == "partial":
-            invoice = self.pick_invoice(customer, on, min_balance=10_000)
-            if invoice is None:
-                return None
-            balance = _cents(invoice.balance)
-            amount = balance * rng.randint(20, 80) // 100
-            reference = f"{self.reference_for(invoice)} {rng.choice(_PARTIAL_WORDS)}"
-            return single(invoice, amount, reference)
-        if kind == "overpayment":
-            invoice = self.pick_invoice(customer, on)
-            if invoice is None:
-                return None
-            balance = _cents(invoice.balance)
-            amount = balance + rng.randint(500, 50_000)
-            return single(invoice, amount, self.reference_for(invoice), applied=balance)
-        if kind == "short_deduction":
-            invoice = self.pick_invoice(customer, on, min_balance=5_000)
-            if invoice is None:
-                return None
-            balance = _cents(invoice.balance)
-            deduction = max(MatchConfig().tolerance_cents(balance) + 100, balance * rng.randint(1, 15) // 100)
-            amount = balance - deduction
+            reference = rng.choice(_GENERIC_MEMOS)
+        else:
             reference = self.reference_for(invoice)
-            if rng.random() < 0.75:
-                reference += " " + rng.choice(_DEDUCTIONS).format(x=_money(deduction, thousands=False))
-            return single(invoice, amount, reference)
-        if kind in ("reference_list", "remittance", "multi_no_reference"):
-            open_invoices = self.open_of(customer, on)
-            count = min(
-                len(open_invoices), rng.choice((2, 2, 3, 3, 4)) if kind == "multi_no_reference" else rng.randint(2, 5)
-            )
-            if (kind == "multi_no_reference" and rng.random() < 0.7) or count == len(open_invoices):
-                chosen = open_invoices[:count]
-            else:
-                chosen = sorted(rng.sample(open_invoices, count), key=open_invoices.index)
-            if kind == "multi_no_reference":
-                chosen = self.canonical(customer, chosen, on)
-            lines = [(i, _cents(i.balance)) for i in chosen]
-            amount = sum(c for _, c in lines)
-            if kind == "reference_list":
-                reference = self.list_reference(chosen)
-            elif kind == "remittance":
-                reference = self.remittance(lines, payer.upper())
-            else:
-                reference = rng.choice(_GENERIC_MEMOS)
-            for invoice in chosen:
-                self.take(invoice)
-            truth = tuple(Allocation(i.invoice_id, _decimal(c)) for i, c in lines)
-            return IncomingPayment(payment_id, on, _decimal(amount), currency, payer, reference), truth
-        if kind == "other_customer_reference":
-            own = self.pick_invoice(customer, on)
-            other_customer = self.pick_customer(on)
-            if own is None or other_customer is None or other_customer is customer:
-                return None
-            if other_customer.currency != customer.currency:
-                return None
-            theirs = self.pick_invoice(other_customer, on)
-            if theirs is None:
-                return None
-            reference = self.reference_for(theirs)
-            if rng.random() < 0.5:
-                # a mistyped or copied reference: the customer pays its own invoice
-                own = self.canonical(customer, [own], on)[0]
-                return single(own, _cents(own.balance), reference)
-            # paying on behalf of another customer
-            self.take(theirs)
-            amount = _cents(theirs.balance)
-            truth = (Allocation(theirs.invoice_id, _decimal(amount)),)
-            return IncomingPayment(payment_id, on, _decimal(amount), currency, payer, reference), truth
-        if kind == "foreign_currency":
-            invoice = self.pick_invoice(customer, on)
-            if invoice is None:
-                return None
-            currency = rng.choice([c for c in ("USD", "EUR", "GBP") if c != customer.currency])
-            balance = _cents(invoice.balance)
-            amount = int(balance * _CURRENCY_RATES[(customer.currency, currency)])  # Decimal rate, whole cents
-            return single(invoice, amount, self.reference_for(invoice), applied=min(amount, balance))
-        raise ValueError(f"unknown noise kind {kind!r}")
+            if kind == "bank_memo":
+                reference = self.bank_memo(reference, draft.payer.upper())
+                if rng.random() < 0.3:
+                    draft.payer = rng.choice(("ACH CREDIT ", "ORIG CO NAME:", "WIRE ")) + draft.payer
+        if kind == "alias" and reference in _GENERIC_MEMOS:
+            invoice = self.canonical(customer, [invoice], on)[0]
+            amount = _cents(invoice.balance)
+        return self.single(draft, invoice, amount, reference)
 
-    def stranger(self, on: date, payment_id: str) -> tuple[IncomingPayment, tuple[Allocation, ...]]:
+    def recurring(self, draft: _Draft) -> _Made | None:
+        customer = draft.customer
+        assert customer.recurring_cents is not None
+        same = [i for i in self.open_of(customer, draft.on) if _cents(i.balance) == customer.recurring_cents]
+        if not same:
+            return None
+        reference = self.rng.choice(("", "", "MONTHLY SUBSCRIPTION", "SERVICE FEE", "PAYMENT"))
+        return self.single(draft, same[0], customer.recurring_cents, reference)
+
+    def fee_or_rounding(self, draft: _Draft) -> _Made | None:
+        rng, fee = self.rng, draft.kind == "fee"
+        invoice = self.pick_invoice(draft.customer, draft.on, min_balance=40_000 if fee else 100)
+        if invoice is None:
+            return None
+        with_reference = rng.random() < 0.5
+        if not with_reference:
+            invoice = self.canonical(draft.customer, [invoice], draft.on)[0]
+        balance = _cents(invoice.balance)
+        if fee:
+            limit = MatchConfig().tolerance_cents(balance)
+            amount = balance - rng.randint(5, limit)
+        else:
+            amount = balance + rng.choice((-1, 1))
+        reference = self.reference_for(invoice) if with_reference else rng.choice(_GENERIC_MEMOS)
+        return self.single(draft, invoice, amount, reference, applied=min(amount, balance))
+
+    def partial(self, draft: _Draft) -> _Made | None:
+        invoice = self.pick_invoice(draft.customer, draft.on, min_balance=10_000)
+        if invoice is None:
+            return None
+        balance = _cents(invoice.balance)
+        amount = balance * self.rng.randint(20, 80) // 100
+        reference = f"{self.reference_for(invoice)} {self.rng.choice(_PARTIAL_WORDS)}"
+        return self.single(draft, invoice, amount, reference)
+
+    def overpayment(self, draft: _Draft) -> _Made | None:
+        invoice = self.pick_invoice(draft.customer, draft.on)
+        if invoice is None:
+            return None
+        balance = _cents(invoice.balance)
+        amount = balance + self.rng.randint(500, 50_000)
+        return self.single(draft, invoice, amount, self.reference_for(invoice), applied=balance)
+
+    def short_deduction(self, draft: _Draft) -> _Made | None:
+        rng = self.rng
+        invoice = self.pick_invoice(draft.customer, draft.on, min_balance=5_000)
+        if invoice is None:
+            return None
+        balance = _cents(invoice.balance)
+        deduction = max(MatchConfig().tolerance_cents(balance) + 100, balance * rng.randint(1, 15) // 100)
+        amount = balance - deduction
+        reference = self.reference_for(invoice)
+        if rng.random() < 0.75:
+            reference += " " + rng.choice(_DEDUCTIONS).format(x=_money(deduction, thousands=False))
+        return self.single(draft, invoice, amount, reference)
+
+    def several_invoices(self, draft: _Draft) -> _Made | None:
+        """Pays several invoices: listed in the reference, in a remittance advice, or not named at all."""
+        rng, kind, customer, on = self.rng, draft.kind, draft.customer, draft.on
+        open_invoices = self.open_of(customer, on)
+        count = min(
+            len(open_invoices), rng.choice((2, 2, 3, 3, 4)) if kind == "multi_no_reference" else rng.randint(2, 5)
+        )
+        if (kind == "multi_no_reference" and rng.random() < 0.7) or count == len(open_invoices):
+            chosen = open_invoices[:count]
+        else:
+            chosen = sorted(rng.sample(open_invoices, count), key=open_invoices.index)
+        if kind == "multi_no_reference":
+            chosen = self.canonical(customer, chosen, on)
+        lines = [(i, _cents(i.balance)) for i in chosen]
+        amount = sum(c for _, c in lines)
+        if kind == "reference_list":
+            reference = self.list_reference(chosen)
+        elif kind == "remittance":
+            reference = self.remittance(lines, draft.payer.upper())
+        else:
+            reference = rng.choice(_GENERIC_MEMOS)
+        for invoice in chosen:
+            self.take(invoice)
+        truth = tuple(MatchAllocation(i.invoice_id, _decimal(c)) for i, c in lines)
+        return draft.payment(amount, reference), truth
+
+    def other_customer_reference(self, draft: _Draft) -> _Made | None:
+        customer, on = draft.customer, draft.on
+        own = self.pick_invoice(customer, on)
+        other_customer = self.pick_customer(on)
+        if own is None or other_customer is None or other_customer is customer:
+            return None
+        if other_customer.currency != customer.currency:
+            return None
+        theirs = self.pick_invoice(other_customer, on)
+        if theirs is None:
+            return None
+        reference = self.reference_for(theirs)
+        if self.rng.random() < 0.5:
+            # a mistyped or copied reference: the customer pays its own invoice
+            own = self.canonical(customer, [own], on)[0]
+            return self.single(draft, own, _cents(own.balance), reference)
+        # paying on behalf of another customer
+        self.take(theirs)
+        amount = _cents(theirs.balance)
+        truth = (MatchAllocation(theirs.invoice_id, _decimal(amount)),)
+        return draft.payment(amount, reference), truth
+
+    def foreign_currency(self, draft: _Draft) -> _Made | None:
+        customer = draft.customer
+        invoice = self.pick_invoice(customer, draft.on)
+        if invoice is None:
+            return None
+        draft.currency = self.rng.choice([c for c in ("USD", "EUR", "GBP") if c != customer.currency])
+        balance = _cents(invoice.balance)
+        amount = int(balance * _CURRENCY_RATES[(customer.currency, draft.currency)])  # Decimal rate, whole cents
+        return self.single(draft, invoice, amount, self.reference_for(invoice), applied=min(amount, balance))
+
+    # how each noise kind is made (`stranger` and `reference_typo` have their own paths)
+    _MAKERS: ClassVar[dict[str, Callable[[_Builder, _Draft], _Made | None]]] = {
+        "reference": one_invoice,
+        "bank_memo": one_invoice,
+        "alias": one_invoice,
+        "no_reference": one_invoice,
+        "name_variant": one_invoice,
+        "recurring": recurring,
+        "fee": fee_or_rounding,
+        "rounding": fee_or_rounding,
+        "partial": partial,
+        "overpayment": overpayment,
+        "short_deduction": short_deduction,
+        "reference_list": several_invoices,
+        "remittance": several_invoices,
+        "multi_no_reference": several_invoices,
+        "other_customer_reference": other_customer_reference,
+        "foreign_currency": foreign_currency,
+    }
+
+    def stranger(self, on: date, payment_id: str) -> tuple[IncomingPayment, tuple[MatchAllocation, ...]]:
         rng = self.rng
         if rng.random() < 0.5:
             payer = f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}".upper()

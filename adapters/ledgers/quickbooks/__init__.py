@@ -1,1 +1,3 @@
-"""QuickBooks Online behind the ledger port."""
+"""QuickBooks Online behind the ledger port: auth, transport, mapping, ledger, webhooks."""
+
+LEDGER = "quickbooks"  # the name this ledger's events, tokens and connections carry

@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.ledger import EventOperation, LedgerEvent
+from adapters.ledgers.quickbooks import LEDGER
 from adapters.ledgers.signing import hmac_sha256_b64, json_payload, verify_hmac_sha256_b64
 
-LEDGER = "quickbooks"
 SIGNATURE_HEADER = "intuit-signature"
 
 # QuickBooks entity names that the ledger-neutral vocabulary calls something else. A Deposit is not mapped:
-# duecourse's bank lines are Deposit *lines* (adapters/quickbooks.py), whose ids a webhook cannot name.
+# duecourse's bank lines are Deposit *lines* (mapping.py), whose ids a webhook cannot name.
 VOCABULARY_NAMES = {"CreditMemo": "CreditNote"}
 
 # Classic `operation` and CloudEvents action words. Merge and Emailed change the entity a receiver re-reads,

@@ -1,4 +1,10 @@
-"""The sandbox ledger: the embedded default ledger (SQLite), its signed webhooks and its demo company."""
+"""The sandbox ledger: the embedded default ledger (SQLite), its signed webhooks and its demo company.
+
+The same files as every ledger package where the job exists: mapping.py (rows <-> vocabulary),
+ledger.py (the port), webhooks.py (signing and the dispatcher); plus models.py (its tables) and
+seed.py (the demo company). No auth.py or transport.py: the sandbox is a file on this machine, with no
+credentials to obtain and no wire to cross (ledger.py opens it).
+"""
 
 from adapters.ledgers.sandbox.ledger import SandboxLedger
 from adapters.ledgers.sandbox.seed import COMPANY_NAME, seed_demo_company

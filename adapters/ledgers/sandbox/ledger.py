@@ -14,16 +14,14 @@ dispatcher): WAL lets readers run beside the one writer, and every write transac
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, event, func, update
@@ -31,7 +29,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, create_engine, select
 
 from adapters.ledger import (
-    CENT,
     AgingRow,
     Allocation,
     BankLine,
@@ -54,6 +51,27 @@ from adapters.ledger import (
     Payment,
     PaymentRequest,
     PermanentLedgerError,
+    minor_unit,
+)
+from adapters.ledgers.sandbox.mapping import (
+    bank_line_from_row,
+    country_code,
+    credit_note_from_row,
+    currency_code,
+    customer_from_row,
+    decimal_of,
+    email_address,
+    emails_to_row,
+    estimate_from_row,
+    estimate_lines_to_row,
+    event_from_row,
+    in_minor_units,
+    invoice_from_row,
+    invoice_line_from_row,
+    invoice_line_to_row,
+    invoice_to_row,
+    payment_from_row,
+    time_zone_name,
 )
 from adapters.ledgers.sandbox.models import (
     AllocationRow,
@@ -72,10 +90,18 @@ from adapters.ledgers.sandbox.models import (
 )
 
 R = TypeVar("R", bound=BaseModel)
+T = TypeVar("T", bound=SandboxTable)
 
 OPEN_STATUSES = (InvoiceStatus.OPEN.value, InvoiceStatus.PARTIALLY_PAID.value)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NO_ALTERNATES: tuple[str, ...] = ()
+# The tables a note may be attached to, by the entity name the port uses.
+_NOTED: dict[str, type[SandboxTable]] = {
+    "Customer": CustomerRow,
+    "Invoice": InvoiceRow,
+    "Payment": PaymentRow,
+    "BankLine": BankLineRow,
+    "Estimate": EstimateRow,
+}
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -93,41 +119,12 @@ def _on_begin(connection: Connection) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _decimal(value: Decimal | str | int, what: str) -> Decimal:
-    if isinstance(value, float):
-        raise PermanentLedgerError(f"{what} must be a decimal, not a float ({value!r})")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise PermanentLedgerError(f"{what} {value!r} is not a number") from None
-    if not number.is_finite():
-        raise PermanentLedgerError(f"{what} {value!r} is not a finite number")
-    return number
-
-
-def _cents(value: Decimal, what: str) -> Decimal:
-    """An amount the ledger can hold: at most two decimal places (kept as given, e.g. "12.5")."""
-    if value != value.quantize(CENT):
-        raise PermanentLedgerError(f"{what} {value} has more than two decimal places")
-    return value
-
-
-def _currency(code: str) -> str:
-    code = code.strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", code):
-        raise PermanentLedgerError(f"currency {code!r} is not a three-letter ISO 4217 code")
-    return code
-
-
-def _email(address: str) -> str:
-    address = address.strip()
-    if not _EMAIL.match(address):
-        raise PermanentLedgerError(f"{address!r} is not an email address")
-    return address
-
-
 def _status_after(balance: Decimal) -> str:
     return InvoiceStatus.PAID.value if balance == 0 else InvoiceStatus.PARTIALLY_PAID.value
+
+
+def _invoice_label(invoice: InvoiceRow) -> str:
+    return f"invoice {invoice.number} ({invoice.id})"
 
 
 class SandboxLedger:
@@ -206,53 +203,48 @@ class SandboxLedger:
         payload = "null" if result is None else result.model_dump_json()
         session.add(IdempotencyRow(operation=operation, key=key, result=payload))
 
+    def _once(self, operation: str, key: str, record: type[R], write: Callable[[Session], R]) -> R:
+        """A keyed write: the first call writes and remembers its result, a retry gets that result back."""
+        with self._writing() as session:
+            earlier = self._replay(session, operation, key, record)
+            if earlier is not None:
+                return earlier
+            result = write(session)
+            self._remember(session, operation, key, result)
+            return result
+
     # --- rows and records --------------------------------------------------------------------------
 
     @staticmethod
-    def _customer_row(session: Session, customer_id: str) -> CustomerRow:
-        row = session.get(CustomerRow, customer_id)
+    def _found(session: Session, table: type[T], key: str, what: str) -> T:
+        row = session.get(table, key)
         if row is None:
-            raise NotFound(f"customer {customer_id!r} not found in the sandbox ledger")
+            raise NotFound(f"{what} {key!r} not found in the sandbox ledger")
         return row
 
-    @staticmethod
-    def _invoice_row(session: Session, invoice_id: str) -> InvoiceRow:
-        row = session.get(InvoiceRow, invoice_id)
-        if row is None:
-            raise NotFound(f"invoice {invoice_id!r} not found in the sandbox ledger")
-        return row
+    def _customer_row(self, session: Session, customer_id: str) -> CustomerRow:
+        return self._found(session, CustomerRow, customer_id, "customer")
+
+    def _invoice_row(self, session: Session, invoice_id: str) -> InvoiceRow:
+        return self._found(session, InvoiceRow, invoice_id, "invoice")
+
+    def _estimate_row(self, session: Session, estimate_id: str) -> EstimateRow:
+        return self._found(session, EstimateRow, estimate_id, "estimate")
+
+    def _bank_line_row(self, session: Session, bank_line_id: str) -> BankLineRow:
+        return self._found(session, BankLineRow, bank_line_id, "bank line")
 
     @staticmethod
-    def _estimate_row(session: Session, estimate_id: str) -> EstimateRow:
-        row = session.get(EstimateRow, estimate_id)
-        if row is None:
-            raise NotFound(f"estimate {estimate_id!r} not found in the sandbox ledger")
-        return row
-
-    @staticmethod
-    def _bank_line_row(session: Session, bank_line_id: str) -> BankLineRow:
-        row = session.get(BankLineRow, bank_line_id)
-        if row is None:
-            raise NotFound(f"bank line {bank_line_id!r} not found in the sandbox ledger")
-        return row
-
-    @staticmethod
-    def _customer(row: CustomerRow) -> Customer:
-        return Customer(
-            id=row.id,
-            name=row.name,
-            email=row.email,
-            alternate_emails=json.loads(row.alternate_emails),
-            currency=row.currency,
-            terms_days=row.terms_days,
-            time_zone=row.time_zone,
-            country=row.country,
-            credit_limit=None if row.credit_limit is None else Money(amount=row.credit_limit, currency=row.currency),
-            dunning_profile=row.dunning_profile,
-        )
+    def _in_order(session: Session, table: type[T], status: StrEnum | None = None) -> Sequence[T]:
+        """The table's rows, oldest first; only those in `status` when one is given."""
+        query = select(table).order_by(col(table.serial))  # type: ignore[attr-defined]
+        if status is not None:
+            query = query.where(col(table.status) == status.value)  # type: ignore[attr-defined]
+        return session.exec(query).all()
 
     @staticmethod
     def _invoices(session: Session, rows: Sequence[InvoiceRow]) -> list[Invoice]:
+        """The invoices of these rows, their lines and customers read in one query each."""
         if not rows:
             return []
         ids = [row.id for row in rows]
@@ -262,38 +254,17 @@ class SandboxLedger:
             .where(col(InvoiceLineRow.invoice_id).in_(ids))
             .order_by(col(InvoiceLineRow.invoice_id), col(InvoiceLineRow.position))
         ):
-            lines[line.invoice_id].append(
-                InvoiceLine(
-                    description=line.description,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    amount=line.amount,
-                )
-            )
+            lines[line.invoice_id].append(invoice_line_from_row(line))
         customers = {
             customer.id: customer
             for customer in session.exec(
                 select(CustomerRow).where(col(CustomerRow.id).in_({row.customer_id for row in rows}))
             )
         }
-        return [
-            Invoice(
-                id=row.id,
-                number=row.number,
-                customer_id=row.customer_id,
-                customer_name=customers[row.customer_id].name,
-                currency=row.currency,
-                lines=lines[row.id],
-                total=Money(amount=row.total, currency=row.currency),
-                balance=Money(amount=row.balance, currency=row.currency),
-                issue_date=row.issue_date,
-                due_date=row.due_date,
-                status=InvoiceStatus(row.status),
-                email=customers[row.customer_id].email,
-                updated_at=row.updated_at,
-            )
-            for row in rows
-        ]
+        return [invoice_from_row(row, lines[row.id], customers[row.customer_id]) for row in rows]
+
+    def _invoice(self, session: Session, row: InvoiceRow) -> Invoice:
+        return self._invoices(session, [row])[0]
 
     @staticmethod
     def _payments(session: Session, rows: Sequence[PaymentRow]) -> list[Payment]:
@@ -306,57 +277,17 @@ class SandboxLedger:
             .order_by(col(AllocationRow.id))
         ):
             allocations[allocation.payment_id].append(allocation)
-        return [
-            Payment(
-                id=row.id,
-                customer_id=row.customer_id,
-                date=row.date,
-                amount=Money(amount=row.amount, currency=row.currency),
-                allocations=[
-                    Allocation(invoice_id=a.invoice_id, amount=Money(amount=a.amount, currency=row.currency))
-                    for a in allocations[row.id]
-                ],
-                unapplied=Money(amount=row.unapplied, currency=row.currency),
-                reference=row.reference,
-            )
-            for row in rows
-        ]
-
-    @staticmethod
-    def _bank_line(row: BankLineRow) -> BankLine:
-        return BankLine(
-            id=row.id,
-            date=row.date,
-            amount=Money(amount=row.amount, currency=row.currency),
-            payer_name=row.payer_name,
-            reference=row.reference,
-            status=BankLineStatus(row.status),
-            payment_id=row.payment_id,
-        )
-
-    @staticmethod
-    def _estimate(row: EstimateRow) -> Estimate:
-        return Estimate(
-            id=row.id,
-            number=row.number,
-            customer_id=row.customer_id,
-            currency=row.currency,
-            lines=[InvoiceLine.model_validate(line) for line in json.loads(row.lines)],
-            total=Money(amount=row.total, currency=row.currency),
-            status=EstimateStatus(row.status),
-            issue_date=row.issue_date,
-        )
+        return [payment_from_row(row, allocations[row.id]) for row in rows]
 
     # --- LedgerPort: reads ---------------------------------------------------------------------------
 
     def get_customer(self, customer_id: str) -> Customer:
         with self._reading() as session:
-            return self._customer(self._customer_row(session, customer_id))
+            return customer_from_row(self._customer_row(session, customer_id))
 
     def list_customers(self) -> list[Customer]:
         with self._reading() as session:
-            rows = session.exec(select(CustomerRow).order_by(col(CustomerRow.serial))).all()
-            return [self._customer(row) for row in rows]
+            return [customer_from_row(row) for row in self._in_order(session, CustomerRow)]
 
     def customer_habit(self, customer_id: str) -> str | None:
         """How a demo customer pays (the seed's hidden attribute); None for customers added by hand."""
@@ -365,7 +296,7 @@ class SandboxLedger:
 
     def get_invoice(self, invoice_id: str) -> Invoice:
         with self._reading() as session:
-            return self._invoices(session, [self._invoice_row(session, invoice_id)])[0]
+            return self._invoice(session, self._invoice_row(session, invoice_id))
 
     def list_open_invoices(self, customer_id: str | None = None) -> list[Invoice]:
         return self.list_invoices(customer_id, statuses=[InvoiceStatus(s) for s in OPEN_STATUSES])
@@ -385,14 +316,11 @@ class SandboxLedger:
 
     def get_estimate(self, estimate_id: str) -> Estimate:
         with self._reading() as session:
-            return self._estimate(self._estimate_row(session, estimate_id))
+            return estimate_from_row(self._estimate_row(session, estimate_id))
 
     def list_estimates(self, status: EstimateStatus | None = None) -> list[Estimate]:
         with self._reading() as session:
-            query = select(EstimateRow).order_by(col(EstimateRow.serial))
-            if status is not None:
-                query = query.where(EstimateRow.status == status.value)
-            return [self._estimate(row) for row in session.exec(query).all()]
+            return [estimate_from_row(row) for row in self._in_order(session, EstimateRow, status)]
 
     def list_payments(self, invoice_id: str | None = None) -> list[Payment]:
         with self._reading() as session:
@@ -405,14 +333,11 @@ class SandboxLedger:
 
     def get_bank_line(self, bank_line_id: str) -> BankLine:
         with self._reading() as session:
-            return self._bank_line(self._bank_line_row(session, bank_line_id))
+            return bank_line_from_row(self._bank_line_row(session, bank_line_id))
 
     def list_bank_lines(self, status: BankLineStatus | None = None) -> list[BankLine]:
         with self._reading() as session:
-            query = select(BankLineRow).order_by(col(BankLineRow.serial))
-            if status is not None:
-                query = query.where(BankLineRow.status == status.value)
-            return [self._bank_line(row) for row in session.exec(query).all()]
+            return [bank_line_from_row(row) for row in self._in_order(session, BankLineRow, status)]
 
     def notes(self, entity: str, entity_id: str) -> list[str]:
         with self._reading() as session:
@@ -423,70 +348,61 @@ class SandboxLedger:
             )
             return list(session.exec(query).all())
 
+    def list_credit_notes(self, customer_id: str | None = None) -> list[CreditNote]:
+        with self._reading() as session:
+            query = select(CreditNoteRow).order_by(col(CreditNoteRow.serial))
+            if customer_id is not None:
+                query = query.where(CreditNoteRow.customer_id == customer_id)
+            return [credit_note_from_row(row) for row in session.exec(query).all()]
+
+    def changes_since(self, cursor: str | None) -> ChangeBatch:
+        """The change feed, keyed by event sequence number (the polling backstop's cursor)."""
+        if cursor is None:
+            with self._reading() as session:
+                latest = session.exec(select(func.max(EventRow.seq))).one()
+            return ChangeBatch(events=[], cursor=str(int(latest or 0)))
+        try:
+            since = int(cursor)
+        except ValueError:
+            raise PermanentLedgerError(f"not a sandbox change cursor: {cursor!r}") from None
+        found = self.events(since_seq=since, limit=1000)
+        return ChangeBatch(events=[event for _, event in found], cursor=str(found[-1][0] if found else since))
+
+    def aging_report(self, as_of: date) -> list[AgingRow]:
+        """Open balances by customer and days past due, of the invoices issued by `as_of`."""
+        rows: dict[str, AgingRow] = {}
+        for invoice in self.list_open_invoices():
+            if invoice.issue_date > as_of:
+                continue
+            row = rows.setdefault(invoice.customer_id, AgingRow(
+                customer_id=invoice.customer_id, customer_name=invoice.customer_name, currency=invoice.currency))
+            row.add((as_of - invoice.due_date).days, invoice.balance.amount)
+        return sorted(rows.values(), key=lambda r: r.customer_name)
+
     # --- LedgerPort: writes --------------------------------------------------------------------------
 
     def create_invoice(self, draft: InvoiceDraft, idempotency_key: str) -> Invoice:
-        with self._writing() as session:
-            earlier = self._replay(session, "create_invoice", idempotency_key, Invoice)
-            if earlier is not None:
-                return earlier
-            row = self._insert_invoice(session, draft)
-            invoice = self._invoices(session, [row])[0]
-            self._remember(session, "create_invoice", idempotency_key, invoice)
-            return invoice
+        return self._once("create_invoice", idempotency_key, Invoice,
+                          lambda session: self._invoice(session, self._insert_invoice(session, draft)))
 
     def void_invoice(self, invoice_id: str, idempotency_key: str) -> Invoice:
-        with self._writing() as session:
-            earlier = self._replay(session, "void_invoice", idempotency_key, Invoice)
-            if earlier is not None:
-                return earlier
-            row = self._invoice_row(session, invoice_id)
-            if row.status != InvoiceStatus.VOID.value:
-                applied = session.exec(
-                    select(AllocationRow.payment_id).where(AllocationRow.invoice_id == invoice_id)
-                ).all()
-                if applied:
-                    raise PermanentLedgerError(
-                        f"invoice {row.number} ({row.id}) has payments applied "
-                        f"({', '.join(sorted(set(applied)))}); a paid invoice cannot be voided"
-                    )
-                row.status = InvoiceStatus.VOID.value
-                row.balance = Decimal("0.00")
-                row.updated_at = self._clock()
-                session.add(row)
-                self._announce(session, "Invoice", row.id, EventOperation.VOID)
-            invoice = self._invoices(session, [row])[0]
-            self._remember(session, "void_invoice", idempotency_key, invoice)
-            return invoice
+        return self._once("void_invoice", idempotency_key, Invoice, lambda session: self._void(session, invoice_id))
 
     def record_payment(self, request: PaymentRequest, idempotency_key: str) -> Payment:
-        with self._writing() as session:
-            earlier = self._replay(session, "record_payment", idempotency_key, Payment)
-            if earlier is not None:
-                return earlier
-            payment = self._apply_payment(session, request)
-            self._remember(session, "record_payment", idempotency_key, payment)
-            return payment
+        return self._once("record_payment", idempotency_key, Payment,
+                          lambda session: self._apply_payment(session, request))
 
     def add_note(self, entity: str, entity_id: str, text: str, idempotency_key: str) -> None:
         # A note announces nothing: real ledgers keep notes out of their change feeds too, and an
         # event here would echo duecourse's own audit notes back to it as invoice changes.
-        tables: dict[str, type[SandboxTable]] = {
-            "Customer": CustomerRow,
-            "Invoice": InvoiceRow,
-            "Payment": PaymentRow,
-            "BankLine": BankLineRow,
-            "Estimate": EstimateRow,
-        }
-        if entity not in tables:
-            raise PermanentLedgerError(f"cannot add a note to {entity!r}: one of {', '.join(tables)} expected")
+        if entity not in _NOTED:
+            raise PermanentLedgerError(f"cannot add a note to {entity!r}: one of {', '.join(_NOTED)} expected")
         if not text.strip():
             raise PermanentLedgerError("a note needs some text")
         with self._writing() as session:
             if self._recorded(session, "add_note", idempotency_key) is not None:
                 return
-            if session.get(tables[entity], entity_id) is None:
-                raise NotFound(f"{entity} {entity_id!r} not found in the sandbox ledger")
+            self._found(session, _NOTED[entity], entity_id, entity)
             session.add(NoteRow(entity=entity, entity_id=entity_id, text=text))
             self._remember(session, "add_note", idempotency_key, None)
 
@@ -507,80 +423,8 @@ class SandboxLedger:
         return False
 
     def create_credit_note(self, draft: CreditNoteDraft, idempotency_key: str) -> CreditNote:
-        with self._writing() as session:
-            earlier = self._replay(session, "create_credit_note", idempotency_key, CreditNote)
-            if earlier is not None:
-                return earlier
-            self._customer_row(session, draft.customer_id)
-            if draft.invoice_id is not None:
-                invoice = self._invoice_row(session, draft.invoice_id)
-                if invoice.customer_id != draft.customer_id:
-                    raise PermanentLedgerError(
-                        f"invoice {invoice.number} belongs to {invoice.customer_id}, not {draft.customer_id}")
-            if not draft.lines:
-                raise PermanentLedgerError("a credit note needs at least one line")
-            total = sum((_cents(line.amount, "credit line amount") for line in draft.lines), Decimal("0.00"))
-            if total <= 0:
-                raise PermanentLedgerError("a credit note must credit a positive amount")
-            serial = self._next_serial(session, CreditNoteRow)
-            row = CreditNoteRow(
-                id=f"CN-{7000 + serial}", serial=serial, number=f"CN-{1000 + serial}",
-                customer_id=draft.customer_id, invoice_id=draft.invoice_id, currency=_currency(draft.currency),
-                total=total, remaining=total, reason=draft.reason, issue_date=draft.issue_date,
-            )
-            session.add(row)
-            self._announce(session, "CreditNote", row.id, EventOperation.CREATE)
-            note = self._credit_note(row)
-            self._remember(session, "create_credit_note", idempotency_key, note)
-            return note
-
-    @staticmethod
-    def _credit_note(row: CreditNoteRow) -> CreditNote:
-        return CreditNote(id=row.id, number=row.number, customer_id=row.customer_id,
-                          total=Money(amount=row.total, currency=row.currency),
-                          remaining=Money(amount=row.remaining, currency=row.currency), status=row.status,
-                          invoice_id=row.invoice_id)
-
-    def list_credit_notes(self, customer_id: str | None = None) -> list[CreditNote]:
-        with self._reading() as session:
-            query = select(CreditNoteRow).order_by(col(CreditNoteRow.serial))
-            if customer_id is not None:
-                query = query.where(CreditNoteRow.customer_id == customer_id)
-            return [self._credit_note(row) for row in session.exec(query).all()]
-
-    def changes_since(self, cursor: str | None) -> ChangeBatch:
-        """The change feed, keyed by event sequence number (the polling backstop's cursor)."""
-        if cursor is None:
-            with self._reading() as session:
-                latest = session.exec(select(func.max(EventRow.seq))).one()
-            return ChangeBatch(events=[], cursor=str(int(latest or 0)))
-        try:
-            since = int(cursor)
-        except ValueError:
-            raise PermanentLedgerError(f"not a sandbox change cursor: {cursor!r}") from None
-        found = self.events(since_seq=since, limit=1000)
-        return ChangeBatch(events=[event for _, event in found], cursor=str(found[-1][0] if found else since))
-
-    def aging_report(self, as_of: date) -> list[AgingRow]:
-        rows: dict[str, AgingRow] = {}
-        for invoice in self.list_open_invoices():
-            if invoice.issue_date > as_of:
-                continue
-            row = rows.setdefault(invoice.customer_id, AgingRow(
-                customer_id=invoice.customer_id, customer_name=invoice.customer_name, currency=invoice.currency))
-            late = (as_of - invoice.due_date).days
-            amount = invoice.balance.amount
-            if late <= 0:
-                row.current += amount
-            elif late <= 30:
-                row.days_1_30 += amount
-            elif late <= 60:
-                row.days_31_60 += amount
-            elif late <= 90:
-                row.days_61_90 += amount
-            else:
-                row.days_91_plus += amount
-        return sorted(rows.values(), key=lambda r: r.customer_name)
+        return self._once("create_credit_note", idempotency_key, CreditNote,
+                          lambda session: self._insert_credit_note(session, draft))
 
     # --- commands: what a person does in the ledger's own UI ---------------------------------------------
 
@@ -603,15 +447,12 @@ class SandboxLedger:
             raise PermanentLedgerError("a customer needs a name")
         if terms_days < 0:
             raise PermanentLedgerError(f"payment terms must be zero or more days, got {terms_days}")
-        try:
-            ZoneInfo(time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise PermanentLedgerError(f"unknown time zone {time_zone!r} (an IANA name expected)") from None
-        if not re.fullmatch(r"[A-Za-z]{2}", country):
-            raise PermanentLedgerError(f"country {country!r} is not a two-letter ISO 3166 code")
+        time_zone = time_zone_name(time_zone)
+        country = country_code(country)
+        currency = currency_code(currency)
         limit = None
         if credit_limit is not None:
-            limit = _cents(_decimal(credit_limit, "credit limit"), "credit limit")
+            limit = in_minor_units(decimal_of(credit_limit, "credit limit"), "credit limit", currency)
             if limit < 0:
                 raise PermanentLedgerError(f"credit limit must not be negative, got {limit}")
         with self._writing() as session:
@@ -620,12 +461,12 @@ class SandboxLedger:
                 id=f"C-{1000 + serial}",
                 serial=serial,
                 name=name,
-                email=None if email is None else _email(email),
-                alternate_emails=json.dumps([_email(a) for a in alternate_emails]),
-                currency=_currency(currency),
+                email=None if email is None else email_address(email),
+                alternate_emails=emails_to_row(alternate_emails),
+                currency=currency,
                 terms_days=terms_days,
                 time_zone=time_zone,
-                country=country.upper(),
+                country=country,
                 credit_limit=limit,
                 dunning_profile=dunning_profile,
                 habit=habit,
@@ -634,16 +475,16 @@ class SandboxLedger:
             )
             session.add(row)
             self._announce(session, "Customer", row.id, EventOperation.CREATE)
-            return self._customer(row)
+            return customer_from_row(row)
 
     def set_customer_email(self, customer_id: str, email: str) -> Customer:
         with self._writing() as session:
             row = self._customer_row(session, customer_id)
-            row.email = _email(email)
+            row.email = email_address(email)
             row.updated_at = self._clock()
             session.add(row)
             self._announce(session, "Customer", row.id, EventOperation.UPDATE)
-            return self._customer(row)
+            return customer_from_row(row)
 
     def add_invoice(
         self,
@@ -658,11 +499,13 @@ class SandboxLedger:
     ) -> Invoice:
         """Creates an open invoice as someone would in the ledger; issued `terms_days` before it falls due
         unless `issue_date` says otherwise. With `lines`, their amounts must add up to `amount`."""
-        total = _cents(_decimal(amount, "invoice amount"), "invoice amount")
+        total = decimal_of(amount, "invoice amount")
         if total <= 0:
             raise PermanentLedgerError(f"invoice amount must be positive, got {total}")
         with self._writing() as session:
             customer = self._customer_row(session, customer_id)
+            invoiced_in = currency_code(currency or customer.currency)
+            in_minor_units(total, "invoice amount", invoiced_in)
             if lines is None:
                 lines = [InvoiceLine(description=description, quantity=Decimal("1"), unit_price=total, amount=total)]
             elif sum((line.amount for line in lines), Decimal("0")) != total:
@@ -672,37 +515,32 @@ class SandboxLedger:
                 )
             draft = InvoiceDraft(
                 customer_id=customer_id,
-                currency=currency or customer.currency,
+                currency=invoiced_in,
                 lines=lines,
                 issue_date=issue_date or due_date - timedelta(days=customer.terms_days),
                 due_date=due_date,
             )
-            row = self._insert_invoice(session, draft)
-            return self._invoices(session, [row])[0]
+            return self._invoice(session, self._insert_invoice(session, draft))
 
     def pay(self, invoice_id: str, amount: Decimal | None = None, *, on: date, reference: str = "") -> Payment:
         """Records a payment of one invoice (the whole balance unless `amount` says otherwise), as if
-        someone applied it in the ledger."""
+        someone applied it in the ledger. The payment rules themselves are the port's (`_apply_payment`)."""
         with self._writing() as session:
             invoice = self._invoice_row(session, invoice_id)
             balance = Money(amount=invoice.balance, currency=invoice.currency)
             if invoice.status == InvoiceStatus.VOID.value:
-                raise PermanentLedgerError(f"invoice {invoice.number} ({invoice.id}) is void")
+                raise PermanentLedgerError(f"{_invoice_label(invoice)} is void")
             if amount is None:
                 if invoice.balance <= 0:
                     raise PermanentLedgerError(
-                        f"invoice {invoice.number} ({invoice.id}) has nothing left to pay: its balance is {balance}"
+                        f"{_invoice_label(invoice)} has nothing left to pay: its balance is {balance}"
                     )
                 paid = balance
             else:
-                paid = Money(
-                    amount=_cents(_decimal(amount, "payment amount"), "payment amount"), currency=invoice.currency
-                )
-                if paid.amount <= 0:
-                    raise PermanentLedgerError(f"a payment must be positive, got {paid}")
+                paid = Money(amount=decimal_of(amount, "payment amount"), currency=invoice.currency)
                 if paid > balance:
                     raise PermanentLedgerError(
-                        f"cannot pay {paid} on invoice {invoice.number} ({invoice.id}): its balance is {balance}"
+                        f"cannot pay {paid} on {_invoice_label(invoice)}: its balance is {balance}"
                     )
             request = PaymentRequest(
                 customer_id=invoice.customer_id,
@@ -723,7 +561,8 @@ class SandboxLedger:
         currency: str = "USD",
     ) -> BankLine:
         """A deposit on the bank feed, waiting for cash application to match it."""
-        value = _cents(_decimal(amount, "deposit amount"), "deposit amount")
+        currency = currency_code(currency)
+        value = in_minor_units(decimal_of(amount, "deposit amount"), "deposit amount", currency)
         if value <= 0:
             raise PermanentLedgerError(f"a deposit must be positive, got {value}")
         if not payer_name.strip():
@@ -734,7 +573,7 @@ class SandboxLedger:
                 id=f"B-{4000 + serial}",
                 serial=serial,
                 date=on,
-                currency=_currency(currency),
+                currency=currency,
                 amount=value,
                 payer_name=payer_name.strip(),
                 reference=reference,
@@ -744,7 +583,7 @@ class SandboxLedger:
             )
             session.add(row)
             self._announce(session, "BankLine", row.id, EventOperation.CREATE)
-            return self._bank_line(row)
+            return bank_line_from_row(row)
 
     def add_estimate(
         self,
@@ -756,14 +595,15 @@ class SandboxLedger:
         lines: list[InvoiceLine] | None = None,
     ) -> Estimate:
         """A quote awaiting the customer's answer (credit review starts from these)."""
-        total = _cents(_decimal(amount, "estimate amount"), "estimate amount")
+        total = decimal_of(amount, "estimate amount")
         if total <= 0:
             raise PermanentLedgerError(f"estimate amount must be positive, got {total}")
-        lines = lines or [InvoiceLine(description=description, unit_price=total, amount=total)]
-        if sum((line.amount for line in lines), Decimal("0")) != total:
-            raise PermanentLedgerError(f"estimate lines do not add up to the amount {total}")
         with self._writing() as session:
             customer = self._customer_row(session, customer_id)
+            in_minor_units(total, "estimate amount", customer.currency)
+            lines = lines or [InvoiceLine(description=description, unit_price=total, amount=total)]
+            if sum((line.amount for line in lines), Decimal("0")) != total:
+                raise PermanentLedgerError(f"estimate lines do not add up to the amount {total}")
             serial = self._next_serial(session, EstimateRow)
             row = EstimateRow(
                 id=f"E-{5000 + serial}",
@@ -772,7 +612,7 @@ class SandboxLedger:
                 customer_id=customer.id,
                 currency=customer.currency,
                 total=total,
-                lines=json.dumps([line.model_dump(mode="json") for line in lines]),
+                lines=estimate_lines_to_row(lines),
                 status=EstimateStatus.PENDING.value,
                 issue_date=issue_date,
                 created_at=self._clock(),
@@ -780,32 +620,16 @@ class SandboxLedger:
             )
             session.add(row)
             self._announce(session, "Estimate", row.id, EventOperation.CREATE)
-            return self._estimate(row)
+            return estimate_from_row(row)
 
     def set_estimate_status(self, estimate_id: str, status: EstimateStatus) -> Estimate:
         """The customer accepted or rejected a quote (or it was closed)."""
         with self._writing() as session:
             row = self._estimate_row(session, estimate_id)
-            if row.status != status.value:
-                row.status = status.value
-                row.updated_at = self._clock()
-                session.add(row)
-                self._announce(session, "Estimate", row.id, EventOperation.UPDATE)
-            return self._estimate(row)
+            self._set_estimate_status(session, row, status)
+            return estimate_from_row(row)
 
     # --- the outbox ------------------------------------------------------------------------------------
-
-    def _event(self, row: EventRow) -> tuple[int, LedgerEvent]:
-        assert row.seq is not None
-        return row.seq, LedgerEvent(
-            ledger=self.ledger,
-            tenant=self.tenant,
-            event_id=row.event_id,
-            entity=row.entity,
-            entity_id=row.entity_id,
-            operation=EventOperation(row.operation),
-            occurred_at=row.occurred_at,
-        )
 
     def pending_events(self, limit: int = 100, now: datetime | None = None) -> list[tuple[int, LedgerEvent]]:
         """Undelivered events whose next attempt is due, in the order they happened."""
@@ -816,7 +640,7 @@ class SandboxLedger:
                 .order_by(col(EventRow.seq))
                 .limit(limit)
             )
-            return [self._event(row) for row in session.exec(query).all()]
+            return [event_from_row(row, self.ledger, self.tenant) for row in session.exec(query).all()]
 
     def events(self, since_seq: int = 0, limit: int | None = None) -> list[tuple[int, LedgerEvent]]:
         """Every event after `since_seq`, delivered or not: the polling backstop's change feed."""
@@ -824,7 +648,7 @@ class SandboxLedger:
             query = select(EventRow).where(col(EventRow.seq) > since_seq).order_by(col(EventRow.seq))
             if limit is not None:
                 query = query.limit(limit)
-            return [self._event(row) for row in session.exec(query).all()]
+            return [event_from_row(row, self.ledger, self.tenant) for row in session.exec(query).all()]
 
     def mark_delivered(self, seqs: Sequence[int]) -> None:
         if not seqs:
@@ -846,16 +670,37 @@ class SandboxLedger:
                 .values(attempts=col(EventRow.attempts) + 1, last_error=error[:2000], next_attempt_at=retry_at)
             )
 
-    # --- writes shared by the port and the commands ----------------------------------------------------
+    # --- writes shared by the port and the commands: invoices -------------------------------------------
 
     def _insert_invoice(self, session: Session, draft: InvoiceDraft) -> InvoiceRow:
+        """A new open invoice for the draft, its lines, and its announcement (invoicing an estimate closes it)."""
         customer = self._customer_row(session, draft.customer_id)
-        currency = _currency(draft.currency)
+        currency = currency_code(draft.currency)
+        total = self._invoice_total(draft, currency)
+        if draft.due_date < draft.issue_date:
+            raise PermanentLedgerError(f"due date {draft.due_date} is before the issue date {draft.issue_date}")
+        serial = self._next_serial(session, InvoiceRow)
+        number = self._invoice_number(session, draft.number, serial)
+        if draft.estimate_id is not None:
+            # Invoicing an estimate closes it, as in QuickBooks.
+            self._set_estimate_status(session, self._estimate_row(session, draft.estimate_id), EstimateStatus.CLOSED)
+        row = invoice_to_row(serial, number, customer.id, currency, total, issue_date=draft.issue_date,
+                             due_date=draft.due_date, estimate_id=draft.estimate_id, now=self._clock())
+        session.add(row)
+        for position, line in enumerate(draft.lines, start=1):
+            session.add(invoice_line_to_row(row.id, position, line))
+        session.flush()
+        self._announce(session, "Invoice", row.id, EventOperation.CREATE)
+        return row
+
+    @staticmethod
+    def _invoice_total(draft: InvoiceDraft, currency: str) -> Decimal:
+        """The sum of the draft's lines, each of which must be its quantity times its unit price."""
         if not draft.lines:
             raise PermanentLedgerError("an invoice needs at least one line")
         for position, line in enumerate(draft.lines, start=1):
-            _cents(line.amount, f"line {position} amount")
-            expected = (line.quantity * line.unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
+            in_minor_units(line.amount, f"line {position} amount", currency)
+            expected = (line.quantity * line.unit_price).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
             if expected != line.amount:
                 raise PermanentLedgerError(
                     f"line {position} ({line.description!r}): amount {line.amount} is not "
@@ -864,93 +709,103 @@ class SandboxLedger:
         total = sum((line.amount for line in draft.lines), Decimal("0"))
         if total < 0:
             raise PermanentLedgerError(f"an invoice total cannot be negative ({total}); issue a credit note")
-        if draft.due_date < draft.issue_date:
-            raise PermanentLedgerError(f"due date {draft.due_date} is before the issue date {draft.issue_date}")
-        serial = self._next_serial(session, InvoiceRow)
-        if draft.number is not None:
-            number = draft.number.strip()
+        return total
+
+    @staticmethod
+    def _invoice_number(session: Session, given: str | None, serial: int) -> str:
+        """The number asked for (which must be free), else the next free INV-<1000 + serial>."""
+        if given is not None:
+            number = given.strip()
             if not number:
                 raise PermanentLedgerError("an invoice number, when given, must not be blank")
             taken = session.exec(select(InvoiceRow.id).where(InvoiceRow.number == number)).first()
             if taken is not None:
                 raise PermanentLedgerError(f"invoice number {number!r} is already used by invoice {taken}")
-        else:
-            sequence = 1000 + serial
-            while session.exec(select(InvoiceRow.id).where(InvoiceRow.number == f"INV-{sequence}")).first():
-                sequence += 1
-            number = f"INV-{sequence}"
-        if draft.estimate_id is not None:
-            estimate = self._estimate_row(session, draft.estimate_id)
-            if estimate.status != EstimateStatus.CLOSED.value:
-                # Invoicing an estimate closes it, as in QuickBooks.
-                estimate.status = EstimateStatus.CLOSED.value
-                estimate.updated_at = self._clock()
-                session.add(estimate)
-                self._announce(session, "Estimate", estimate.id, EventOperation.UPDATE)
-        now = self._clock()
-        row = InvoiceRow(
-            id=f"I-{2000 + serial}",
-            serial=serial,
-            number=number,
-            customer_id=customer.id,
-            currency=currency,
-            total=total,
-            balance=total,
-            issue_date=draft.issue_date,
-            due_date=draft.due_date,
-            status=InvoiceStatus.OPEN.value if total > 0 else InvoiceStatus.PAID.value,
-            estimate_id=draft.estimate_id,
-            created_at=now,
-            updated_at=now,
+            return number
+        sequence = 1000 + serial
+        while session.exec(select(InvoiceRow.id).where(InvoiceRow.number == f"INV-{sequence}")).first():
+            sequence += 1
+        return f"INV-{sequence}"
+
+    def _set_estimate_status(self, session: Session, row: EstimateRow, status: EstimateStatus) -> None:
+        if row.status != status.value:
+            row.status = status.value
+            row.updated_at = self._clock()
+            session.add(row)
+            self._announce(session, "Estimate", row.id, EventOperation.UPDATE)
+
+    def _void(self, session: Session, invoice_id: str) -> Invoice:
+        """Voids an unpaid invoice (voiding a void one changes nothing); a paid one needs a credit note."""
+        row = self._invoice_row(session, invoice_id)
+        if row.status != InvoiceStatus.VOID.value:
+            applied = session.exec(
+                select(AllocationRow.payment_id).where(AllocationRow.invoice_id == invoice_id)
+            ).all()
+            if applied:
+                raise PermanentLedgerError(
+                    f"{_invoice_label(row)} has payments applied "
+                    f"({', '.join(sorted(set(applied)))}); a paid invoice cannot be voided"
+                )
+            row.status = InvoiceStatus.VOID.value
+            row.balance = Decimal("0.00")
+            row.updated_at = self._clock()
+            session.add(row)
+            self._announce(session, "Invoice", row.id, EventOperation.VOID)
+        return self._invoice(session, row)
+
+    def _insert_credit_note(self, session: Session, draft: CreditNoteDraft) -> CreditNote:
+        self._customer_row(session, draft.customer_id)
+        if draft.invoice_id is not None:
+            invoice = self._invoice_row(session, draft.invoice_id)
+            if invoice.customer_id != draft.customer_id:
+                raise PermanentLedgerError(
+                    f"invoice {invoice.number} belongs to {invoice.customer_id}, not {draft.customer_id}")
+        if not draft.lines:
+            raise PermanentLedgerError("a credit note needs at least one line")
+        currency = currency_code(draft.currency)
+        total = sum((in_minor_units(line.amount, "credit line amount", currency) for line in draft.lines),
+                    Decimal("0.00"))
+        if total <= 0:
+            raise PermanentLedgerError("a credit note must credit a positive amount")
+        serial = self._next_serial(session, CreditNoteRow)
+        row = CreditNoteRow(
+            id=f"CN-{7000 + serial}", serial=serial, number=f"CN-{1000 + serial}",
+            customer_id=draft.customer_id, invoice_id=draft.invoice_id, currency=currency,
+            total=total, remaining=total, reason=draft.reason, issue_date=draft.issue_date,
         )
         session.add(row)
-        for position, line in enumerate(draft.lines, start=1):
-            session.add(
-                InvoiceLineRow(
-                    invoice_id=row.id,
-                    position=position,
-                    description=line.description,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    amount=line.amount,
-                )
-            )
-        session.flush()
-        self._announce(session, "Invoice", row.id, EventOperation.CREATE)
-        return row
+        self._announce(session, "CreditNote", row.id, EventOperation.CREATE)
+        return credit_note_from_row(row)
+
+    # --- writes shared by the port and the commands: payments -------------------------------------------
 
     def _apply_payment(self, session: Session, request: PaymentRequest) -> Payment:
+        """Records the payment, applies it to its invoices and matches its bank line, or writes nothing.
+
+        The rules of every ledger (positive, whole minor units, one currency, allocations within the
+        payment) are the port's `amounts_per_invoice`; the checks here are the sandbox's own books."""
         self._customer_row(session, request.customer_id)
-        amount = request.amount
-        currency = amount.currency
-        _cents(amount.amount, "payment amount")
-        if amount.amount <= 0:
-            raise PermanentLedgerError(f"a payment must be positive, got {amount}")
-        # Merge allocations naming the same invoice, keeping their order.
-        per_invoice: dict[str, Decimal] = {}
-        for allocation in request.allocations:
-            if allocation.amount.currency != currency:
-                raise PermanentLedgerError(
-                    f"allocation to {allocation.invoice_id} is in {allocation.amount.currency}, "
-                    f"the payment in {currency}"
-                )
-            _cents(allocation.amount.amount, f"allocation to {allocation.invoice_id}")
-            if allocation.amount.amount <= 0:
-                raise PermanentLedgerError(
-                    f"allocation to {allocation.invoice_id} must be positive, got {allocation.amount}"
-                )
-            per_invoice[allocation.invoice_id] = (
-                per_invoice.get(allocation.invoice_id, Decimal("0")) + allocation.amount.amount
-            )
-        applied = sum(per_invoice.values(), Decimal("0"))
-        if applied > amount.amount:
-            raise PermanentLedgerError(
-                f"allocations total {Money(amount=applied, currency=currency)} exceeds the payment {amount}"
-            )
+        per_invoice = request.amounts_per_invoice()
+        invoices = self._payable(session, per_invoice, request.amount.currency)
+        bank_line = None
+        if request.bank_line_id is not None:
+            bank_line = self._unmatched_bank_line(session, request.bank_line_id, request.amount)
+        row = self._insert_payment(session, request, invoices)
+        if bank_line is not None:
+            bank_line.status = BankLineStatus.MATCHED.value
+            bank_line.payment_id = row.id
+            bank_line.updated_at = row.created_at
+            session.add(bank_line)
+            self._announce(session, "BankLine", bank_line.id, EventOperation.UPDATE)
+        return self._payments(session, [row])[0]
+
+    def _payable(self, session: Session, per_invoice: dict[str, Decimal],
+                 currency: str) -> list[tuple[InvoiceRow, Decimal]]:
+        """Each invoice with the amount it is to receive: not void, in the payment's currency, within its balance."""
         invoices: list[tuple[InvoiceRow, Decimal]] = []
         for invoice_id, value in per_invoice.items():
             invoice = self._invoice_row(session, invoice_id)
-            label = f"invoice {invoice.number} ({invoice.id})"
+            label = _invoice_label(invoice)
             if invoice.status == InvoiceStatus.VOID.value:
                 raise PermanentLedgerError(f"{label} is void")
             if invoice.currency != currency:
@@ -961,21 +816,29 @@ class SandboxLedger:
                     f"balance {Money(amount=invoice.balance, currency=currency)}"
                 )
             invoices.append((invoice, value))
-        bank_line = None
-        if request.bank_line_id is not None:
-            bank_line = self._bank_line_row(session, request.bank_line_id)
-            if bank_line.status != BankLineStatus.UNMATCHED.value:
-                matched = f" to payment {bank_line.payment_id}" if bank_line.payment_id else ""
-                raise PermanentLedgerError(f"bank line {bank_line.id} is already {bank_line.status}{matched}")
-            if bank_line.currency != currency:
-                raise PermanentLedgerError(
-                    f"bank line {bank_line.id} is in {bank_line.currency}, the payment in {currency}"
-                )
-            if amount.amount > bank_line.amount:
-                raise PermanentLedgerError(
-                    f"payment {amount} exceeds the deposit {Money(amount=bank_line.amount, currency=currency)} "
-                    f"of bank line {bank_line.id}"
-                )
+        return invoices
+
+    def _unmatched_bank_line(self, session: Session, bank_line_id: str, amount: Money) -> BankLineRow:
+        """The deposit the payment records: still unmatched, in its currency, at least the payment."""
+        bank_line = self._bank_line_row(session, bank_line_id)
+        if bank_line.status != BankLineStatus.UNMATCHED.value:
+            matched = f" to payment {bank_line.payment_id}" if bank_line.payment_id else ""
+            raise PermanentLedgerError(f"bank line {bank_line.id} is already {bank_line.status}{matched}")
+        if bank_line.currency != amount.currency:
+            raise PermanentLedgerError(
+                f"bank line {bank_line.id} is in {bank_line.currency}, the payment in {amount.currency}"
+            )
+        if amount.amount > bank_line.amount:
+            raise PermanentLedgerError(
+                f"payment {amount} exceeds the deposit {Money(amount=bank_line.amount, currency=amount.currency)} "
+                f"of bank line {bank_line.id}"
+            )
+        return bank_line
+
+    def _insert_payment(self, session: Session, request: PaymentRequest,
+                        invoices: list[tuple[InvoiceRow, Decimal]]) -> PaymentRow:
+        """The payment row and its allocations, each invoice's new balance, and their announcements."""
+        applied = sum((value for _, value in invoices), Decimal("0"))
         serial = self._next_serial(session, PaymentRow)
         now = self._clock()
         row = PaymentRow(
@@ -983,9 +846,9 @@ class SandboxLedger:
             serial=serial,
             customer_id=request.customer_id,
             date=request.date,
-            currency=currency,
-            amount=amount.amount,
-            unapplied=amount.amount - applied,
+            currency=request.amount.currency,
+            amount=request.amount.amount,
+            unapplied=request.amount.amount - applied,
             reference=request.reference,
             bank_line_id=request.bank_line_id,
             created_at=now,
@@ -1001,10 +864,4 @@ class SandboxLedger:
         self._announce(session, "Payment", row.id, EventOperation.CREATE)
         for invoice, _ in invoices:
             self._announce(session, "Invoice", invoice.id, EventOperation.UPDATE)
-        if bank_line is not None:
-            bank_line.status = BankLineStatus.MATCHED.value
-            bank_line.payment_id = row.id
-            bank_line.updated_at = now
-            session.add(bank_line)
-            self._announce(session, "BankLine", bank_line.id, EventOperation.UPDATE)
-        return self._payments(session, [row])[0]
+        return row

@@ -18,10 +18,19 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from adapters.ledger import CENT, Customer, Invoice, InvoiceLine
+from adapters.ledger import aging_bucket as port_aging_bucket
 from adapters.ledgers.sandbox.ledger import SandboxLedger
 
 COMPANY_NAME = "Northwind Studio"
-BUCKETS = ("current", "1-30", "31-60", "61-90", "91+")
+# The summary's label of each `AgingRow` bucket, youngest first.
+_BUCKET_LABELS = {
+    "current": "current",
+    "days_1_30": "1-30",
+    "days_31_60": "31-60",
+    "days_61_90": "61-90",
+    "days_91_plus": "91+",
+}
+BUCKETS = tuple(_BUCKET_LABELS.values())
 HABITS = ("early", "on_time", "late", "very_late", "disputer", "short_payer")
 
 
@@ -138,17 +147,10 @@ def _slug(name: str) -> str:
 
 
 def aging_bucket(due_date: date, today: date) -> str:
-    """The AR aging bucket of an open invoice: current (not yet due), 1-30, 31-60, 61-90, 91+ days past due."""
-    late = (today - due_date).days
-    if late <= 0:
-        return "current"
-    if late <= 30:
-        return "1-30"
-    if late <= 60:
-        return "31-60"
-    if late <= 90:
-        return "61-90"
-    return "91+"
+    """The AR aging bucket of an open invoice: current (not yet due), 1-30, 31-60, 61-90, 91+ days past due.
+
+    The port's buckets (`adapters.ledger.aging_bucket`) under the labels the demo summary prints."""
+    return _BUCKET_LABELS[port_aging_bucket((today - due_date).days)]
 
 
 @dataclass
@@ -242,9 +244,20 @@ def seed_demo_company(ledger: SandboxLedger, today: date, seed: int = 7) -> dict
     if ledger.list_customers():
         return _summary(ledger, today, seeded=False)
     rng = random.Random(seed)
-
     habits = [habit for habit, count in _HABIT_COUNTS.items() for _ in range(count)]
     rng.shuffle(habits)
+    customers = _add_customers(ledger, rng, habits)
+    planned: list[_Planned] = []
+    for index, (customer, habit) in enumerate(zip(customers, habits, strict=True)):
+        planned.extend(_plan(rng, habit, index, customer.terms_days, today))
+    _fill_every_bucket(planned, rng, today, customers, habits)
+    _write_books(ledger, planned, customers)
+    _deposits(ledger, rng, today)
+    _quotes(ledger, rng, today, customers, habits)
+    return _summary(ledger, today, seeded=True)
+
+
+def _add_customers(ledger: SandboxLedger, rng: random.Random, habits: list[str]) -> list[Customer]:
     customers = []
     for profile, habit in zip(_CUSTOMERS, habits, strict=True):
         slug = _slug(profile.name)
@@ -261,11 +274,12 @@ def seed_demo_company(ledger: SandboxLedger, today: date, seed: int = 7) -> dict
                 habit=habit,
             )
         )
+    return customers
 
-    planned: list[_Planned] = []
-    for index, (customer, habit) in enumerate(zip(customers, habits, strict=True)):
-        planned.extend(_plan(rng, habit, index, customer.terms_days, today))
-    # Whatever the draw, every aging bucket holds something: top up from the slowest payers.
+
+def _fill_every_bucket(planned: list[_Planned], rng: random.Random, today: date, customers: list[Customer],
+                       habits: list[str]) -> None:
+    """Whatever the draw, every aging bucket holds something: top up from the slowest payers."""
     slow = [i for i, habit in enumerate(habits) if habit == "very_late"]
     ranges = {"current": (-30, -1), "1-30": (1, 30), "31-60": (31, 60), "61-90": (61, 90), "91+": (91, 150)}
     for bucket in BUCKETS:
@@ -275,7 +289,9 @@ def seed_demo_company(ledger: SandboxLedger, today: date, seed: int = 7) -> dict
             terms = customers[index].terms_days
             planned.append(_Planned(index, due, due - timedelta(days=terms), _lines(rng)))
 
-    # Books are written in the order things happened: invoices by issue date, then payments by date.
+
+def _write_books(ledger: SandboxLedger, planned: list[_Planned], customers: list[Customer]) -> None:
+    """Books are written in the order things happened: invoices by issue date, then payments by date."""
     planned.sort(key=lambda p: (p.issue_date, p.customer))
     created: list[tuple[_Planned, Invoice]] = []
     for item in planned:
@@ -293,10 +309,6 @@ def seed_demo_company(ledger: SandboxLedger, today: date, seed: int = 7) -> dict
     for on, amount, kind, invoice in payments:
         reference = f"ACH {invoice.number}" if kind != "short" else f"{invoice.number} less deduction"
         ledger.pay(invoice.id, amount, on=on, reference=reference)
-
-    _deposits(ledger, rng, today)
-    _quotes(ledger, rng, today, customers, habits)
-    return _summary(ledger, today, seeded=True)
 
 
 def _paid(planned: _Planned) -> Decimal:

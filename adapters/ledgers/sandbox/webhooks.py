@@ -72,7 +72,7 @@ def parse_body(body: bytes) -> list[LedgerEvent]:
 
 def retry_delay(consecutive_failures: int) -> float:
     """0.5 s after the first failure, doubling, at most 30 s."""
-    return min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** max(0, consecutive_failures - 1))
+    return min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2.0 ** max(0, consecutive_failures - 1))
 
 
 class WebhookDispatcher:
@@ -118,19 +118,12 @@ class WebhookDispatcher:
             return await self._deliver(client)
 
     async def _deliver(self, client: httpx.AsyncClient) -> int:
+        """POSTs the due events as one batch; marks them delivered, or schedules them again."""
         pending = await asyncio.to_thread(self.ledger.pending_events, self.batch_size)
         if not pending:
             return 0
         seqs = [seq for seq, _ in pending]
-        body = event_body([event for _, event in pending])
-        headers = {"content-type": "application/json", SIGNATURE_HEADER: sign(self.secret, body)}
-        error: str | None = None
-        try:
-            response = await client.post(self.url, content=body, headers=headers)
-            if not response.is_success:
-                error = f"HTTP {response.status_code}: {response.text[:500]}"
-        except httpx.HTTPError as failure:
-            error = f"{type(failure).__name__}: {failure}"
+        error = await self._post(client, event_body([event for _, event in pending]))
         if error is None:
             self._failures = 0
             await asyncio.to_thread(self.ledger.mark_delivered, seqs)
@@ -141,3 +134,14 @@ class WebhookDispatcher:
         retry_at = self.ledger.now() + timedelta(seconds=delay)
         await asyncio.to_thread(self.ledger.mark_failed, seqs, error, retry_at)
         return 0
+
+    async def _post(self, client: httpx.AsyncClient, body: bytes) -> str | None:
+        """The signed POST of one body: None when the receiver took it (2xx), else what went wrong."""
+        headers = {"content-type": "application/json", SIGNATURE_HEADER: sign(self.secret, body)}
+        try:
+            response = await client.post(self.url, content=body, headers=headers)
+        except httpx.HTTPError as failure:
+            return f"{type(failure).__name__}: {failure}"
+        if not response.is_success:
+            return f"HTTP {response.status_code}: {response.text[:500]}"
+        return None

@@ -1,0 +1,60 @@
+"""The polling backstop on the real Temporal dev server: a change no webhook delivered still reaches its
+workflow, and polling the same changes again starts nothing new."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from temporalio.client import WorkflowExecutionStatus
+
+from adapters.drafting.template import TemplateDrafter
+from adapters.ledgers.sandbox import SandboxLedger
+from adapters.store import Store
+from tests.workflows.dev_server import start_dev_server
+from tests.workflows.test_invoice_lifecycle import RecordingMailer
+from workers.intake import LifecycleDefaults
+from workers.worker import build_worker
+from workflows.invoice_lifecycle import InvoiceLifecycle, invoice_workflow_id
+from workflows.ledger_sync import LedgerSync, LedgerSyncInput
+
+
+async def test_a_missed_webhook_is_caught_and_a_doubled_one_does_nothing(tmp_path: Path) -> None:
+    env = await start_dev_server()
+    ledger = SandboxLedger(tmp_path / "sandbox.db")
+    queue = f"sync-{uuid.uuid4().hex[:8]}"
+    try:
+        worker = build_worker(env.client, task_queue=queue, ledgers={"sandbox/demo": ledger},
+                              store=Store(f"sqlite:///{tmp_path / 'store.db'}"), mailer=RecordingMailer(),
+                              drafter=TemplateDrafter(), sender="ar@test",
+                              defaults=LifecycleDefaults(task_queue=queue, company_name="Northwind Studio"),
+                              strict_sandbox=True)
+        async with worker:
+            async def poll() -> int:
+                result = await env.client.execute_workflow(
+                    LedgerSync.run, LedgerSyncInput(ledger="sandbox", tenant="demo"),
+                    id=f"sync-{uuid.uuid4().hex}", task_queue=queue)
+                return result.routed
+
+            assert await poll() == 0  # the first poll only places the cursor
+            customer = ledger.add_customer("Vandelay Industries", email="ap@vandelay.example")
+            invoice = ledger.add_invoice(customer.id, Decimal("640.00"), due_date=date.today() + timedelta(days=30))
+            # No dispatcher runs: no webhook is ever sent for these events.
+            assert await poll() >= 1
+            handle = env.client.get_workflow_handle_for(InvoiceLifecycle.run,
+                                                        invoice_workflow_id("sandbox", "demo", invoice.id))
+            description = await handle.describe()
+            assert description.status == WorkflowExecutionStatus.RUNNING
+            first_run = description.run_id
+            assert await poll() == 0
+            ledger.pay(invoice.id, on=date.today())
+            assert await poll() >= 1
+            assert (await handle.result()).closed_reason == "paid in full"
+            assert (await handle.describe()).run_id == first_run
+            workflows = [wf async for wf in env.client.list_workflows(f"InvoiceId = '{invoice.id}'")]
+            assert len(workflows) == 1
+    finally:
+        ledger.close()
+        await env.shutdown()
