@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.ledger import LedgerError
 
@@ -306,10 +306,26 @@ def cmd_setup(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="duecourse", description="Accounts receivable on Temporal, quote to cash.")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_processes(commands)
+    _add_approver(commands)
+    _add_sandbox(commands)
+    _add_connection_and_reports(commands)
+    # `match` and `bench` parse their own arguments.
+    commands.add_parser("match", help="batch cash application (see --help)", add_help=False)
+    commands.add_parser("bench", help="benchmarks: `bench match`, `bench drafts`, `bench lifecycle`", add_help=False)
+    return parser
 
-    def json_flag(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--json", action="store_true", help="print exactly one JSON object")
 
+if TYPE_CHECKING:  # what `add_subparsers` returns: argparse names the class privately, typeshed types it
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def json_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+
+
+def _add_processes(commands: Commands) -> None:
+    """`dev`, `worker`, `web`, `setup`: the processes and the cluster set-up."""
     dev = commands.add_parser("dev", help="start the whole embedded stack")
     dev.add_argument("--day-seconds", type=int, default=None, help="one ledger day lasts N seconds (demo pace)")
     dev.add_argument("--no-seed", action="store_true", help="start with an empty company")
@@ -328,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     json_flag(setup)
     setup.set_defaults(run=cmd_setup)
 
+
+def _add_approver(commands: Commands) -> None:
     approver = commands.add_parser("approver", help="approvers").add_subparsers(dest="approver_command", required=True)
     add = approver.add_parser("add", help="create or update an approver; prints a sign-in link and an API token")
     add.add_argument("email")
@@ -336,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     json_flag(add)
     add.set_defaults(run=cmd_approver_add)
 
+
+def _add_sandbox(commands: Commands) -> None:
+    """`sandbox ...`: drive the embedded sandbox ledger as someone working in it would."""
     sandbox = commands.add_parser("sandbox", help="drive the embedded sandbox ledger").add_subparsers(
         dest="sandbox_command", required=True)
     customer = sandbox.add_parser("customer").add_subparsers(dest="customer_command", required=True)
@@ -372,6 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
     json_flag(receive)
     receive.set_defaults(run=cmd_sandbox_receive)
 
+
+def _add_connection_and_reports(commands: Commands) -> None:
+    """`connect`, the kill switch and the reports."""
     connect = commands.add_parser("connect", help="connect a QuickBooks Online, Xero or Sage Intacct company")
     connect.add_argument("ledger", choices=["quickbooks", "xero", "intacct"])
     connect.add_argument("--company", help="Sage Intacct company id")
@@ -390,11 +414,6 @@ def build_parser() -> argparse.ArgumentParser:
     shadow = report.add_parser("shadow-cash", help="cash application in shadow mode: suggestions vs what people did")
     json_flag(shadow)
     shadow.set_defaults(run=cmd_report_shadow_cash)
-
-    # `match` and `bench` parse their own arguments.
-    commands.add_parser("match", help="batch cash application (see --help)", add_help=False)
-    commands.add_parser("bench", help="benchmarks: `bench match`, `bench drafts`, `bench lifecycle`", add_help=False)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,14 +19,13 @@ from adapters.ledger import (
     CreditNoteDraft,
     CustomerDraft,
     InvoiceDraft,
-    InvoiceLine,
     InvoiceStatus,
     LedgerPort,
-    Money,
     NotFound,
     PaymentRequest,
     PermanentLedgerError,
 )
+from tests.adapters.ledgers.steps import TODAY, line, usd
 
 # Where each ledger's `contract_ledger` lives (an adapter connected to its emulator).
 CONTRACT_LEDGERS = {
@@ -36,7 +35,6 @@ CONTRACT_LEDGERS = {
     "intacct": "tests.adapters.ledgers.intacct.connected",
 }
 LEDGERS = list(CONTRACT_LEDGERS)
-TODAY = date(2026, 3, 2)
 
 
 @pytest.fixture(params=LEDGERS)
@@ -44,15 +42,6 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerPor
     module = importlib.import_module(CONTRACT_LEDGERS[request.param])
     with module.contract_ledger(tmp_path) as port:
         yield port
-
-
-def usd(amount: str) -> Money:
-    return Money.of(amount, "USD")
-
-
-def line(amount: str, description: str = "Design work") -> InvoiceLine:
-    return InvoiceLine(description=description, quantity=Decimal("1"), unit_price=Decimal(amount),
-                       amount=Decimal(amount))
 
 
 def new_customer(port: LedgerPort, name: str = "Acme Ltd", key: str = "cust-1") -> Any:

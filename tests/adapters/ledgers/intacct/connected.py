@@ -20,17 +20,14 @@ from adapters.ledger import (
     CustomerDraft,
     Invoice,
     InvoiceDraft,
-    InvoiceLine,
-    Money,
     Payment,
     PaymentRequest,
 )
 from adapters.ledgers.intacct.ledger import IntacctLedger
 from adapters.ledgers.oauth import MemoryTokenStore, TokenStore
 from adapters.ledgers.rate_limit import RateLimiter
+from tests.adapters.ledgers.steps import TODAY, line, usd
 from tests.emulators.intacct import IntacctEmulator
-
-TODAY = date(2026, 3, 2)
 
 # The `connect` fixture (conftest.py): `connect(**options)` is `connected_ledger(emulator, **options)`, closed
 # after the test.
@@ -62,13 +59,6 @@ def contract_ledger(tmp_path: Path) -> Iterator[IntacctLedger]:
 # --- steps the tests take through the adapter ------------------------------------------------------------
 
 
-def usd(amount: str) -> Money:
-    return Money.of(amount, "USD")
-
-
-def line(amount: str, description: str = "Design work", quantity: str = "1") -> InvoiceLine:
-    return InvoiceLine(description=description, quantity=Decimal(quantity),
-                       unit_price=Decimal(amount) / Decimal(quantity), amount=Decimal(amount))
 
 
 def customer_of(port: IntacctLedger, key: str = "cust-1", name: str = "Acme Ltd") -> Customer:

@@ -10,13 +10,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from adapters.ledger import CustomerDraft, Invoice, InvoiceDraft, InvoiceLine, Money
+from adapters.ledger import CustomerDraft, Invoice, InvoiceDraft, InvoiceLine
 from adapters.ledgers.oauth import MemoryTokenStore, TokenStore
 from adapters.ledgers.quickbooks import LEDGER
 from adapters.ledgers.quickbooks.ledger import QuickBooksLedger
+from tests.adapters.ledgers.steps import TODAY
 from tests.emulators.quickbooks import QuickBooksEmulator
-
-TODAY = date(2026, 3, 2)
 
 
 def connected_ledger(emulator: QuickBooksEmulator, token_store: TokenStore | None = None,
@@ -37,11 +36,9 @@ def contract_ledger(tmp_path: Path) -> Iterator[QuickBooksLedger]:
         yield connected_ledger(emulator)
 
 
-def usd(amount: str) -> Money:
-    return Money.of(amount, "USD")
-
-
 def line(amount: str, description: str = "Design work", quantity: str = "1") -> InvoiceLine:
+    """An invoice line whose unit price is rounded to cents, as QuickBooks stores it (`steps.line` keeps
+    the exact quotient)."""
     unit = (Decimal(amount) / Decimal(quantity)).quantize(Decimal("0.01"))
     return InvoiceLine(description=description, quantity=Decimal(quantity), unit_price=unit, amount=Decimal(amount))
 

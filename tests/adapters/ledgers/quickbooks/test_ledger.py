@@ -21,19 +21,12 @@ from adapters.ledger import (
     PermanentLedgerError,
 )
 from adapters.ledgers.quickbooks.ledger import QuickBooksLedger
-from tests.adapters.ledgers.quickbooks.connected import (
-    TODAY,
-    Clock,
-    connected_ledger,
-    line,
-    new_customer,
-    new_invoice,
-    usd,
-)
+from tests.adapters.ledgers.quickbooks.connected import Clock, connected_ledger, line, new_customer, new_invoice
 from tests.adapters.ledgers.quickbooks.recorded import (
     CUSTOMER_58,
     DEPOSIT_300,
 )
+from tests.adapters.ledgers.steps import TODAY, usd
 from tests.emulators.quickbooks import Limits, QuickBooksEmulator
 
 # --- changes (CDC) ------------------------------------------------------------------------------------------------

@@ -20,9 +20,6 @@ from adapters.ledger import (
 )
 from adapters.ledgers.quickbooks.ledger import QuickBooksLedger
 from adapters.ledgers.quickbooks.mapping import aging_rows_from_wire
-from tests.adapters.ledgers.quickbooks.connected import (
-    usd,
-)
 from tests.adapters.ledgers.quickbooks.recorded import (
     AGED_RECEIVABLES,
     CREDIT_MEMO_150,
@@ -34,6 +31,7 @@ from tests.adapters.ledgers.quickbooks.recorded import (
     PACIFIC,
     PAYMENT_201,
 )
+from tests.adapters.ledgers.steps import usd
 from tests.emulators.quickbooks import QuickBooksEmulator
 
 # --- recorded shapes round-trip exactly -------------------------------------------------------------------

@@ -30,18 +30,12 @@ from adapters.ledgers.quickbooks.ledger import QuickBooksLedger
 from adapters.ledgers.quickbooks.transport import request_id
 from adapters.ledgers.quickbooks.webhooks import sign
 from adapters.ledgers.rate_limit import RateLimiter
-from tests.adapters.ledgers.quickbooks.connected import (
-    TODAY,
-    connected_ledger,
-    line,
-    new_customer,
-    new_invoice,
-    usd,
-)
+from tests.adapters.ledgers.quickbooks.connected import connected_ledger, line, new_customer, new_invoice
 from tests.adapters.ledgers.quickbooks.recorded import (
     CUSTOMER_58,
     INVOICE_130,
 )
+from tests.adapters.ledgers.steps import TODAY, usd
 from tests.emulators.quickbooks import Assumptions, Limits, QuickBooksEmulator
 
 

@@ -15,14 +15,13 @@ from typing import Any
 
 import httpx
 
-from adapters.ledger import Allocation, CustomerDraft, InvoiceDraft, InvoiceLine, Money, PaymentRequest
+from adapters.ledger import Allocation, CustomerDraft, InvoiceDraft, PaymentRequest
 from adapters.ledgers.oauth import MemoryTokenStore
 from adapters.ledgers.rate_limit import RateLimiter
 from adapters.ledgers.xero.auth import tokens_from_response
 from adapters.ledgers.xero.ledger import XeroLedger
+from tests.adapters.ledgers.steps import TODAY, line, usd
 from tests.emulators.xero import XeroEmulator
-
-TODAY = date(2026, 3, 2)
 
 
 def connected_ledger(emulator: XeroEmulator, *, tenant: str | None = None, **options: Any) -> XeroLedger:
@@ -49,14 +48,6 @@ def contract_ledger(tmp_path: Path) -> Iterator[XeroLedger]:
 # --- steps the tests take through the adapter ------------------------------------------------------------
 
 
-def usd(amount: str) -> Money:
-    return Money.of(amount, "USD")
-
-
-def line(amount: str, description: str = "Design work", quantity: str = "1") -> InvoiceLine:
-    unit = Decimal(amount) / Decimal(quantity)
-    return InvoiceLine(description=description, quantity=Decimal(quantity), unit_price=unit,
-                       amount=Decimal(amount))
 
 
 def customer(port: XeroLedger, name: str = "Acme Ltd", email: str | None = "ap@acme.example") -> str:
