@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -35,8 +36,6 @@ def iana_time_zone(name: str | None) -> str | None:
     Ledger mappings call this where a zone enters, so a workflow never meets a zone it cannot load."""
     if not name or not isinstance(name, str) or name != name.strip():
         return None
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # stdlib; imported here to keep the module light
-
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -97,16 +97,10 @@ class CashDesk:
         return routed
 
     async def forward_bank_line_events(self, handle: WorkflowHandle[Any, Any]) -> None:
-        """The ledger's pending bank-line events, signalled to the deposit's workflow.
-
-        The intake routes only a bank line's creation (`route_event` ignores its updates), so the change
-        a ledger announces when a line is matched there is delivered here as the intake would."""
-        for seq, event in self.ledger.pending_events():
-            if event.entity == "BankLine":
-                await handle.signal(CashApplication.ledger_event, LedgerEventSignal(
-                    event_id=event.event_id, entity=event.entity, operation=event.operation.value,
-                    occurred_at=event.occurred_at))
-                self.ledger.mark_delivered([seq])
+        """The ledger's pending bank-line events (a line matched there by hand), through the webhook intake:
+        it signals the deposit's running workflow and starts nothing."""
+        for routed in await self.announce("BankLine"):
+            assert routed.workflow_id == handle.id and routed.outcome == "signalled", routed
 
     def deposit(self, line: BankLine) -> WorkflowHandle[CashApplication, CashApplicationState]:
         return self.env.client.get_workflow_handle_for(CashApplication.run,
