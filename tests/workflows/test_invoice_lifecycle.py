@@ -66,7 +66,8 @@ LEVELS = tuple(OFFSETS)
 ESCALATE_AFTER = timedelta(days=7)
 # The first reminder and every one after the second wait for a person.
 APPROVED_REMINDERS = (1, 3, 4, 5, 6)
-SUBJECT_OPENING = {1: "Reminder:", 2: "Reminder:", 3: "Overdue:", 4: "Overdue:", 5: "Overdue:", 6: "Final notice:"}
+SUBJECT_OPENING = {1: "Payment due soon:", 2: "Second reminder:", 3: "Third reminder:", 4: "Fourth reminder:",
+                   5: "Fifth reminder:", 6: "Final notice (sixth reminder):"}
 
 US_HOLIDAYS = holidays.country_holidays("US")  # grows to each year it is asked about
 NOON = time(12)
