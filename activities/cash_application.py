@@ -23,7 +23,16 @@ from temporalio.exceptions import ApplicationError
 from activities.error_types import LEDGER_NOT_CONNECTED, OUTBOUND_PAUSED
 from activities.errors import as_application_errors
 from activities.ledger import ledger_key
-from adapters.ledger import Allocation, BankLine, BankLineStatus, Invoice, LedgerPort, Money, PaymentRequest
+from adapters.ledger import (
+    Allocation,
+    BankLine,
+    BankLineStatus,
+    Invoice,
+    InvoiceStatus,
+    LedgerPort,
+    Money,
+    PaymentRequest,
+)
 
 if TYPE_CHECKING:
     from activities.cash_matching import MatchResult
@@ -153,7 +162,8 @@ class CashActivities:
         open_invoices = progress.open_invoices
         if open_invoices is None:
             with _heartbeating(progress), as_application_errors():
-                open_invoices = port.list_open_invoices()
+                # Drafts are listed too (their lifecycles wait for posting); a payment never matches one.
+                open_invoices = [i for i in port.list_open_invoices() if i.status != InvoiceStatus.DRAFT]
             activity.heartbeat(_listed(line, open_invoices))
         result = self._engine_match(request, line, open_invoices)
         return self._suggestion(port, base, result, open_invoices)

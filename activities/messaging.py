@@ -5,20 +5,26 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from activities.error_types import DRAFTER_RATE_LIMITED, DRAFTER_REFUSED, DRAFTER_UNAVAILABLE, OUTBOUND_PAUSED
+from activities.error_types import (
+    DRAFTER_RATE_LIMITED,
+    DRAFTER_REFUSED,
+    DRAFTER_UNAVAILABLE,
+    LEDGER_NOT_CONNECTED,
+    OUTBOUND_PAUSED,
+)
 from activities.errors import as_application_errors
 from activities.ledger import ledger_key
 from adapters.drafting.port import Draft, Drafter, ReminderFacts
 from adapters.drafting.template import TemplateDrafter
-from adapters.ledger import LedgerPort
-from adapters.mail import Mailer, OutgoingMail
+from adapters.ledger import InvoiceStatus, LedgerPort, NotFound
+from adapters.mail import Mailer, OutgoingMail, RecipientRefused
 
 if TYPE_CHECKING:  # the store loads sqlmodel: the worker builds it, workflows importing this module do not
     from adapters.store import Store
@@ -46,6 +52,11 @@ class SendReminderInput(BaseModel):
 class SendReminderResult(BaseModel):
     message_id: str
     already_sent: bool
+    # "bounced": the address is bad (refused permanently at send time, or already known bad): nothing left,
+    # the workflow tries the customer's next contact. "not_sent": re-read after a hold (kill switch, SMTP
+    # outage), the invoice was paid or voided meanwhile; `reason` says which.
+    outcome: Literal["sent", "bounced", "not_sent"] = "sent"
+    reason: str | None = None
 
 
 class AuditInput(BaseModel):
@@ -102,14 +113,13 @@ class MessagingActivities:
 
     @activity.defn
     def send_reminder(self, request: SendReminderInput) -> SendReminderResult:
-        """Send once per idempotency key (invoice + level): a retry or a replay never sends twice."""
-        if self.store.is_paused():
-            # The kill switch holds every outbound action; Temporal retries until `duecourse resume`.
-            raise ApplicationError(
-                "outbound actions are paused (kill switch); `duecourse resume` releases them",
-                type=OUTBOUND_PAUSED,
-                next_retry_delay=timedelta(seconds=5),
-            )
+        """Send once per idempotency key (invoice + level + contact): a retry or a replay never sends twice.
+
+        A bad address never fails the workflow: refused permanently at RCPT TO, or already known bad from
+        any earlier bounce, the answer is "bounced" (and the address is marked bad for everyone). A send
+        held by the kill switch or an SMTP outage re-reads the invoice when released: settled meanwhile,
+        nothing leaves ("not_sent"). The outbox keeps each outcome, so a retry or a replay answers the same."""
+        self._hold_while_paused()
         from adapters.store import OutboxMessage
 
         message_id = message_id_for(request.idempotency_key)
@@ -133,21 +143,81 @@ class MessagingActivities:
         if record.status == "sent":
             activity.logger.info("skip-if-sent: %s already went out", request.idempotency_key)
             return SendReminderResult(message_id=record.message_id, already_sent=True)
+        if record.status in ("bounced", "not_sent"):
+            outcome: Literal["bounced", "not_sent"] = "bounced" if record.status == "bounced" else "not_sent"
+            return SendReminderResult(message_id=record.message_id, already_sent=False, outcome=outcome,
+                                      reason=record.reason)
+        known_bad = self.store.bad_address(record.to)
+        if known_bad is not None:
+            return self._not_sent(record.idempotency_key, record.message_id, "bounced",
+                                  f"{known_bad.address} is known bad ({known_bad.reason})")
+        if activity.info().attempt > 1:
+            # Held (kill switch) or failed (SMTP outage) before: the ledger may have moved on meanwhile.
+            settled = self._settled_while_held(request)
+            if settled is not None:
+                return self._not_sent(record.idempotency_key, record.message_id, "not_sent", settled)
         # A record left in "sending" by a crash is sent again with the same Message-ID (at least once,
         # folded by mail clients); the subject and body are the ones first reserved.
+        # A transient failure (4xx, server unreachable) stays a retryable error: the next attempt re-reads.
         with as_application_errors():
-            self.mailer.send(
-                OutgoingMail(
-                    to=record.to, subject=record.subject, body=record.body, sender=self.sender,
-                    message_id=record.message_id,
+            try:
+                self.mailer.send(
+                    OutgoingMail(
+                        to=record.to, subject=record.subject, body=record.body, sender=self.sender,
+                        message_id=record.message_id,
+                    )
                 )
-            )
+            except RecipientRefused as refused:
+                self.store.mark_address_bad(record.to, f"{refused.code} {refused.reply}", "smtp",
+                                            message_id=record.message_id, workflow_id=request.workflow_id)
+                activity.logger.warning("bounced at send time: %s", refused)
+                return self._not_sent(record.idempotency_key, record.message_id, "bounced",
+                                      f"refused by the mail server: {refused.code} {refused.reply}")
         self.store.outbox_mark_sent(request.idempotency_key)
         return SendReminderResult(message_id=record.message_id, already_sent=False)
 
+    def _hold_while_paused(self) -> None:
+        if self.store.is_paused():
+            # The kill switch holds every outbound action; Temporal retries until `duecourse resume`.
+            raise ApplicationError(
+                "outbound actions are paused (kill switch); `duecourse resume` releases them",
+                type=OUTBOUND_PAUSED,
+                next_retry_delay=timedelta(seconds=5),
+            )
+
+    def _not_sent(self, idempotency_key: str, message_id: str, outcome: Literal["bounced", "not_sent"],
+                  reason: str) -> SendReminderResult:
+        self.store.outbox_mark(idempotency_key, outcome, reason)
+        return SendReminderResult(message_id=message_id, already_sent=False, outcome=outcome, reason=reason)
+
+    def _settled_while_held(self, request: SendReminderInput) -> str | None:
+        """Why the invoice no longer wants this reminder (paid, voided, nothing owed), re-read from the ledger."""
+        port = self.ledgers.get(ledger_key(request.ledger, request.tenant))
+        if port is None:
+            raise ApplicationError(
+                f"no connection to ledger {request.ledger!r} tenant {request.tenant!r} on this worker: a held "
+                "reminder is sent only after the invoice is read again", type=LEDGER_NOT_CONNECTED,
+            )
+        with as_application_errors():
+            try:
+                invoice = port.get_invoice(request.invoice_id)
+            except NotFound:
+                return "deleted from the ledger while held"
+        if invoice.status == InvoiceStatus.PAID:
+            return "paid while held"
+        if invoice.status == InvoiceStatus.VOID:
+            return "voided while held"
+        if invoice.balance.amount <= 0:
+            return "nothing left to pay (zero balance) while held"
+        return None
+
     @activity.defn
     def record_audit(self, entry: AuditInput) -> None:
-        """Append to the audit log and, when the ledger takes notes, write the same line back to it."""
+        """Append to the audit log and, when the ledger takes notes, write the same line back to it.
+
+        The row is always written (once per key); the note is an outbound action, so the kill switch holds
+        it: the activity raises the retryable OUTBOUND_PAUSED after storing the row, and the retry after
+        `duecourse resume` finds the row there and writes the note."""
         from adapters.store import AuditRecord
 
         self.store.record_audit(
@@ -161,6 +231,7 @@ class MessagingActivities:
         if entry.ledger and entry.tenant and entry.invoice_id:
             port = self.ledgers.get(ledger_key(entry.ledger, entry.tenant))
             if port is not None:
+                self._hold_while_paused()
                 note = f"duecourse: {entry.action}: {entry.result}"
                 if entry.approver:
                     note += f" (by {entry.approver})"

@@ -110,10 +110,15 @@ class Customer(BaseModel):
     currency: str = "USD"
     terms_days: int = 30
     time_zone: str = "UTC"
+    # Where `time_zone` came from, shown with the invoice's stage: "ledger", "address: Austin, TX, US",
+    # "company zone (address gives none)".
+    time_zone_source: str = "ledger"
     country: str = "US"
     credit_limit: Money | None = None
     # Name of a dunning ladder override for this customer (None: the company default).
     dunning_profile: str | None = None
+    # Free tags from the ledger (or set in duecourse) a collections policy can select a ladder by.
+    tags: list[str] = Field(default_factory=list)
 
     @field_validator("time_zone")
     @classmethod

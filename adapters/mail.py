@@ -29,6 +29,19 @@ class MailError(Exception):
         self.permanent = permanent
 
 
+class RecipientRefused(MailError):
+    """The server refused the recipient itself with a permanent 5xx at RCPT TO: the address is bad.
+
+    Not raised for a transient refusal (4xx: mailbox busy, greylisting), which stays a retryable `MailError`,
+    nor for a 5xx about anything other than the recipient (sender refused, authentication)."""
+
+    def __init__(self, address: str, code: int, reply: str) -> None:
+        super().__init__(f"recipient refused: {address}: {code} {reply}", permanent=True)
+        self.address = address
+        self.code = code
+        self.reply = reply
+
+
 class Mailer(Protocol):
     def send(self, mail: OutgoingMail) -> None: ...
 
@@ -65,9 +78,23 @@ class SmtpMailer:
                     smtp.login(self.username, self.password or "")
                 smtp.send_message(to_email_message(mail))
         except smtplib.SMTPRecipientsRefused as error:
-            raise MailError(f"recipient refused: {mail.to}: {error.recipients}", permanent=True) from error
+            raise _refusal(mail.to, error) from error
         except smtplib.SMTPResponseException as error:
             permanent = 500 <= error.smtp_code < 600
             raise MailError(f"SMTP {error.smtp_code}: {error.smtp_error!r}", permanent=permanent) from error
         except (OSError, smtplib.SMTPException) as error:
             raise MailError(f"SMTP server {self.host}:{self.port} unreachable: {error}", permanent=False) from error
+
+
+def _reply_text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return " ".join(text.split())
+
+
+def _refusal(to: str, error: smtplib.SMTPRecipientsRefused) -> MailError:
+    """A refusal at RCPT TO: permanent (5xx) names the address bad; anything else is worth retrying."""
+    recipients: dict[str, tuple[int, bytes | str]] = dict(error.recipients)
+    code, reply = recipients.get(to) or next(iter(recipients.values()), (0, b"no reply"))
+    if 500 <= code < 600:
+        return RecipientRefused(to, code, _reply_text(reply))
+    return MailError(f"recipient deferred: {to}: {code} {_reply_text(reply)}", permanent=False)

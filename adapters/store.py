@@ -54,9 +54,12 @@ class OutboxRow(SQLModel, table=True):
     message_id: str
     drafter: str = "template"
     approved_by: str | None = None
-    status: str = "sending"  # sending -> sent
+    status: str = "sending"  # sending -> sent | bounced | not_sent
     created_at: datetime = Field(default_factory=_now)
     sent_at: datetime | None = None
+    # Why it was not sent ("bounced": the server's refusal; "not_sent": paid while held, ...). Added after
+    # the table: `Store` adds the column to an older database.
+    reason: str | None = None
 
 
 class AuditRow(SQLModel, table=True):
@@ -91,6 +94,63 @@ class PayerAliasRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now)
 
 
+class BadAddressRow(SQLModel, table=True):
+    """An address mail cannot reach: refused at send time or named by a delivery status notification.
+
+    Kept across invoices and customers: once bad, no reminder to anyone is sent to it again."""
+
+    __tablename__ = "bad_addresses"
+    address: str = Field(primary_key=True)  # lower-cased
+    reason: str
+    source: str  # "smtp" (refused at RCPT TO) or "dsn" (a delivery status notification)
+    message_id: str | None = None  # the reminder that found it bad, when known
+    workflow_id: str | None = None
+    marked_at: datetime = Field(default_factory=_now)
+
+
+class InboundRow(SQLModel, table=True):
+    """Every message that arrived back (a DSN now; replies later), what it was and what came of it."""
+
+    __tablename__ = "inbound_mail"
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = Field(default_factory=_now)
+    message_id: str | None = Field(default=None, index=True)  # the arriving message's own id
+    kind: str  # "dsn" | "other" | "malformed"
+    original_message_id: str | None = Field(default=None, index=True)  # the reminder it is about
+    address: str | None = None
+    status: str | None = None  # the DSN's Status, e.g. "5.1.1"
+    workflow_id: str | None = Field(default=None, index=True)
+    outcome: str  # "signalled" | "unmatched" | "transient" | "workflow-closed" | "signal-failed" | "ignored"
+    detail: str = ""
+    raw: bytes = b""  # the message as it arrived (capped at RAW_LIMIT bytes)
+
+
+class BadAddress(BaseModel):
+    address: str
+    reason: str
+    source: str
+    message_id: str | None
+    workflow_id: str | None
+    marked_at: datetime
+
+
+class InboundRecord(BaseModel):
+    id: int | None = None
+    received_at: datetime
+    message_id: str | None
+    kind: str
+    original_message_id: str | None
+    address: str | None
+    status: str | None
+    workflow_id: str | None
+    outcome: str
+    detail: str
+
+
+def normal_address(address: str) -> str:
+    return address.strip().strip("<>").strip().lower()
+
+
 class Approver(BaseModel):
     email: str
     role: str
@@ -119,6 +179,7 @@ class OutboxMessage(BaseModel):
     status: str
     created_at: datetime
     sent_at: datetime | None
+    reason: str | None = None
 
 
 class AuditRecord(BaseModel):
@@ -164,8 +225,25 @@ class Store:
                 AuditRow.__table__,  # type: ignore[attr-defined]
                 SettingRow.__table__,  # type: ignore[attr-defined]
                 PayerAliasRow.__table__,  # type: ignore[attr-defined]
+                BadAddressRow.__table__,  # type: ignore[attr-defined]
+                InboundRow.__table__,  # type: ignore[attr-defined]
             ],
         )
+        self._add_missing_column("outbox", "reason", "VARCHAR")
+
+    def _add_missing_column(self, table: str, column: str, sql_type: str) -> None:
+        """Additive migration: a database made before `column` existed gets it (NULL in old rows)."""
+        from sqlalchemy import inspect, text
+        from sqlalchemy.exc import DBAPIError
+
+        if column in {c["name"] for c in inspect(self.engine).get_columns(table)}:
+            return
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+        except DBAPIError:  # another process added it first
+            if column not in {c["name"] for c in inspect(self.engine).get_columns(table)}:
+                raise
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -250,6 +328,28 @@ class Store:
             session.add(row)
             session.commit()
 
+    def outbox_mark(self, idempotency_key: str, status: str, reason: str) -> OutboxMessage:
+        """Record why a reserved message did not leave ("bounced", "not_sent"): a retry answers the same."""
+        with self.session() as session:
+            row = session.exec(select(OutboxRow).where(OutboxRow.idempotency_key == idempotency_key)).one()
+            row.status = status
+            row.reason = reason
+            session.add(row)
+            session.commit()
+            return OutboxMessage.model_validate(row, from_attributes=True)
+
+    def outbox_by_message_id(self, message_id: str) -> OutboxMessage | None:
+        """The outbox message with this Message-ID (angle brackets optional), e.g. the one a DSN names."""
+        wanted = message_id.strip()
+        if not wanted:
+            return None
+        if not wanted.startswith("<"):
+            wanted = f"<{wanted}>"
+        with self.session() as session:
+            row = session.exec(select(OutboxRow).where(OutboxRow.message_id == wanted)
+                               .order_by(col(OutboxRow.id))).first()
+            return OutboxMessage.model_validate(row, from_attributes=True) if row else None
+
     def list_outbox(self, limit: int = 200, invoice_id: str | None = None) -> list[OutboxMessage]:
         with self.session() as session:
             query = select(OutboxRow).order_by(col(OutboxRow.id).desc()).limit(limit)
@@ -284,6 +384,71 @@ class Store:
                 )
                 for row in session.exec(query)
             ]
+
+    # --- bad addresses and mail that came back ------------------------------------------------------
+
+    def mark_address_bad(self, address: str, reason: str, source: str, *, message_id: str | None = None,
+                         workflow_id: str | None = None) -> BadAddress:
+        """Mark an address bad (idempotent: the first mark, with its reason and time, is kept)."""
+        key = normal_address(address)
+        if "@" not in key:
+            raise ValueError(f"not an email address: {address!r}")
+        with self.session() as session:
+            row = session.get(BadAddressRow, key)
+            if row is None:
+                row = BadAddressRow(address=key, reason=reason, source=source, message_id=message_id,
+                                    workflow_id=workflow_id)
+                session.add(row)
+                try:
+                    session.commit()
+                except Exception:  # marked by another worker at the same moment: theirs stands
+                    session.rollback()
+                    row = session.get(BadAddressRow, key)
+                    if row is None:
+                        raise
+            return BadAddress.model_validate(row, from_attributes=True)
+
+    def bad_address(self, address: str) -> BadAddress | None:
+        with self.session() as session:
+            row = session.get(BadAddressRow, normal_address(address))
+            return BadAddress.model_validate(row, from_attributes=True) if row else None
+
+    def list_bad_addresses(self) -> list[BadAddress]:
+        with self.session() as session:
+            rows = session.exec(select(BadAddressRow).order_by(col(BadAddressRow.marked_at)))
+            return [BadAddress.model_validate(row, from_attributes=True) for row in rows]
+
+    def clear_bad_address(self, address: str) -> bool:
+        """Forget that an address was bad (a customer fixed their mailbox); True when it was marked."""
+        with self.session() as session:
+            row = session.get(BadAddressRow, normal_address(address))
+            if row is None:
+                return False
+            session.delete(row)
+            session.commit()
+            return True
+
+    RAW_LIMIT = 1 << 20
+
+    def record_inbound(self, record: InboundRecord, raw: bytes) -> InboundRecord:
+        data = record.model_dump(exclude={"id"})
+        with self.session() as session:
+            row = InboundRow(**data, raw=raw[: self.RAW_LIMIT])
+            session.add(row)
+            session.commit()
+            return record.model_copy(update={"id": row.id})
+
+    def list_inbound(self, workflow_id: str | None = None, limit: int = 200) -> list[InboundRecord]:
+        with self.session() as session:
+            query = select(InboundRow).order_by(col(InboundRow.id).desc()).limit(limit)
+            if workflow_id:
+                query = query.where(InboundRow.workflow_id == workflow_id)
+            return [InboundRecord.model_validate(row, from_attributes=True) for row in session.exec(query)]
+
+    def inbound_raw(self, inbound_id: int) -> bytes | None:
+        with self.session() as session:
+            row = session.get(InboundRow, inbound_id)
+            return bytes(row.raw) if row else None
 
     # --- kill switch ------------------------------------------------------------------------------
 

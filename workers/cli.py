@@ -91,8 +91,10 @@ def _ledger_today(stack: Any) -> date:
 def cmd_sandbox_customer_add(args: argparse.Namespace) -> int:
     ledger, _ = _sandbox()
     customer = ledger.add_customer(args.name, email=args.email, terms_days=args.terms_days,
-                                   time_zone=args.time_zone, country=args.country, currency=args.currency)
-    emit(args, {"customer_id": customer.id, "name": customer.name, "email": customer.email}, customer.id)
+                                   time_zone=args.time_zone, country=args.country, currency=args.currency,
+                                   alternate_emails=args.alternate_email)
+    emit(args, {"customer_id": customer.id, "name": customer.name, "email": customer.email,
+                "alternate_emails": customer.alternate_emails}, customer.id)
     return 0
 
 
@@ -103,11 +105,18 @@ def cmd_sandbox_invoice_add(args: argparse.Namespace) -> int:
     customer = ledger.get_customer(args.customer)
     issue = min(today, due - timedelta(days=customer.terms_days))
     invoice = ledger.add_invoice(args.customer, args.amount, due_date=due, issue_date=issue,
-                                 description=args.description)
+                                 description=args.description, as_draft=args.draft)
     emit(args, {"invoice_id": invoice.id, "invoice_number": invoice.number, "customer_id": invoice.customer_id,
                 "amount": str(invoice.total.amount), "currency": invoice.currency,
-                "due_date": invoice.due_date.isoformat()},
+                "due_date": invoice.due_date.isoformat(), "status": invoice.status.value},
          f"{invoice.id} {invoice.number}")
+    return 0
+
+
+def cmd_sandbox_invoice_post(args: argparse.Namespace) -> int:
+    ledger, _ = _sandbox()
+    invoice = ledger.post_invoice(args.invoice_id)
+    emit(args, {"invoice_id": invoice.id, "status": invoice.status.value}, f"{invoice.number} posted")
     return 0
 
 
@@ -310,6 +319,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_approver(commands)
     _add_sandbox(commands)
     _add_connection_and_reports(commands)
+    from workers.collector_cli import add_collector_commands
+
+    add_collector_commands(commands)
+    from workers.policy_cli import add_policy_commands
+
+    add_policy_commands(commands)
+    from workers.backfill_cli import add_sync_commands
+
+    add_sync_commands(commands)
     # `match` and `bench` parse their own arguments.
     commands.add_parser("match", help="batch cash application (see --help)", add_help=False)
     commands.add_parser("bench", help="benchmarks: `bench match`, `bench drafts`, `bench lifecycle`", add_help=False)
@@ -367,6 +385,8 @@ def _add_sandbox(commands: Commands) -> None:
     c_add.add_argument("--time-zone", default="UTC")
     c_add.add_argument("--country", default="US")
     c_add.add_argument("--currency", default="USD")
+    c_add.add_argument("--alternate-email", action="append", default=[], metavar="E",
+                       help="another contact, tried in order when mail to the first bounces (repeatable)")
     json_flag(c_add)
     c_add.set_defaults(run=cmd_sandbox_customer_add)
     invoice = sandbox.add_parser("invoice").add_subparsers(dest="invoice_command", required=True)
@@ -377,8 +397,13 @@ def _add_sandbox(commands: Commands) -> None:
     due.add_argument("--due", type=iso_date)
     due.add_argument("--due-in-days", type=int)
     i_add.add_argument("--description", default="Professional services")
+    i_add.add_argument("--draft", action="store_true", help="a draft, not posted yet: never dunned until posted")
     json_flag(i_add)
     i_add.set_defaults(run=cmd_sandbox_invoice_add)
+    i_post = invoice.add_parser("post", help="post a draft invoice, as approving it in the ledger does")
+    i_post.add_argument("invoice_id")
+    json_flag(i_post)
+    i_post.set_defaults(run=cmd_sandbox_invoice_post)
     pay = sandbox.add_parser("pay", help="record a payment in the ledger, as if someone applied it there")
     pay.add_argument("invoice_id")
     pay.add_argument("--amount", type=amount)

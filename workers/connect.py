@@ -181,13 +181,28 @@ def complete(store: Store, home: Path, ledger: str, params: Mapping[str, str]) -
     return tenants
 
 
+def company_time_zone(ledger: str) -> str | None:
+    """The company's IANA zone for customers whose address gives none: `DUECOURSE_<LEDGER>_COMPANY_TIME_ZONE`,
+    else `DUECOURSE_COMPANY_TIME_ZONE` (None: unset; QuickBooks then reads CompanyInfo's address)."""
+    from adapters.time_zones import CompanyZone
+
+    for name in (f"{ENV_PREFIX[ledger]}_COMPANY_TIME_ZONE", "DUECOURSE_COMPANY_TIME_ZONE"):
+        if os.environ.get(name, "").strip():
+            try:
+                zone = CompanyZone.configured(os.environ[name], origin=name)
+            except ValueError as error:
+                raise ConnectError(str(error)) from None
+            return zone.zone if zone is not None else None
+    return None
+
+
 def build_ledger(ledger: str, tenant: str, settings: Mapping[str, Any], tokens: EncryptedTokenStore) -> LedgerPort:
     client_id, client_secret = client_credentials(ledger)
     if ledger == "quickbooks":
         from adapters.ledgers.quickbooks.ledger import QuickBooksLedger
 
         return QuickBooksLedger(tenant, client_id, client_secret, tokens, base_url=settings["base_url"],
-                                token_url=settings["token_url"])
+                                token_url=settings["token_url"], company_time_zone=company_time_zone(ledger))
     if ledger == "xero":
         from adapters.ledgers.xero.ledger import XeroLedger
 
@@ -195,7 +210,8 @@ def build_ledger(ledger: str, tenant: str, settings: Mapping[str, Any], tokens: 
                           identity_base=settings["identity_base"])
     from adapters.ledgers.intacct.ledger import IntacctLedger
 
-    return IntacctLedger(tenant, client_id, client_secret, tokens, base_url=settings["base_url"])
+    return IntacctLedger(tenant, client_id, client_secret, tokens, base_url=settings["base_url"],
+                         company_time_zone=company_time_zone(ledger))
 
 
 class ConnectedLedgers(Mapping[str, LedgerPort]):

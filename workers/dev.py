@@ -28,16 +28,21 @@ from typing import BinaryIO
 import uvicorn
 from aiosmtpd.controller import Controller
 
+from activities.policy import ensure_default_policy
 from adapters.ledgers.sandbox import COMPANY_NAME, SandboxLedger, WebhookDispatcher, seed_demo_company
 from adapters.store import Store
+from workers.backfill import start_backfill
 from workers.client import connect
+from workers.inbound import InboundMail
+from workers.inbound import from_thread as inbound_from_thread
 from workers.intake import LifecycleDefaults
 from workers.settings import DEFAULT_TENANT, TASK_QUEUE, Settings, StackInfo, stack_file, write_stack
-from workers.smtp_capture import start_capture
+from workers.smtp_capture import bounce_domain_from_env, start_capture
 from workers.sync import ensure_sync_schedule
 from workers.web.app import create_app
 from workers.web.config import WebConfig
 from workers.worker import run_worker
+from workflows.backfill import BackfillInput
 from workflows.calendar import LedgerClock
 from workflows.search_attributes import REGISTRY
 
@@ -226,6 +231,7 @@ def prepare_data_dir(options: DevOptions) -> Company:
     ]
     if busy:
         raise StackError("ports in use: " + ", ".join(busy) + " (move them with those flags)")
+    ensure_default_policy(options.home)  # the commented default collections policy, when there is none
     return Company(options.home, options.day_seconds)
 
 
@@ -260,8 +266,11 @@ class EmbeddedStack:
     async def start_services(self) -> SandboxLedger:
         """SMTP capture, the web app, the worker, the sandbox's webhook dispatcher and the polling backstop."""
         endpoints, company = self.endpoints, self.company
-        self.smtp = start_capture(endpoints.home / "mail", self.options.smtp_port, self.options.host)
         store = Store(endpoints.database_url)
+        # Mail to the bounce domain (DUECOURSE_BOUNCE_DOMAIN) bounces; its DSNs come back to the inbound reader.
+        inbound = InboundMail(store, lambda: connect(endpoints.temporal_address))
+        self.smtp = start_capture(endpoints.home / "mail", self.options.smtp_port, self.options.host,
+                                  on_message=inbound_from_thread(inbound, asyncio.get_running_loop()))
         ledger = SandboxLedger(endpoints.sandbox_db, tenant=DEFAULT_TENANT)
         write_stack(self.stack_info(), endpoints.home)
         defaults = LifecycleDefaults(task_queue=TASK_QUEUE, company_name=COMPANY_NAME, how_to_pay=HOW_TO_PAY,
@@ -281,6 +290,8 @@ class EmbeddedStack:
         # The polling backstop: catches any event the webhooks missed (one sandbox ledger day apart).
         await ensure_sync_schedule(worker_client, "sandbox", DEFAULT_TENANT, TASK_QUEUE,
                                    every=timedelta(seconds=max(10, min(company.clock.day_seconds or 300, 300))))
+        # A data dir whose workflows were lost gets them back; a normal restart finds them running.
+        await start_backfill(worker_client, BackfillInput(ledger="sandbox", tenant=DEFAULT_TENANT), TASK_QUEUE)
         return ledger
 
     def stack_info(self) -> StackInfo:
@@ -329,7 +340,9 @@ def announce(options: DevOptions, endpoints: Endpoints, clock: LedgerClock, read
     print(f"  Temporal gRPC    {endpoints.temporal_address}")
     print(f"  approvals        {web_url}/approvals   (sign in: duecourse approver add EMAIL --limit AMOUNT)")
     print(f"  outbox           {web_url}/outbox  · captured mail in {endpoints.home / 'mail'}")
-    print(f"  SMTP capture     {options.host}:{options.smtp_port}")
+    bounces = bounce_domain_from_env()
+    print(f"  SMTP capture     {options.host}:{options.smtp_port}"
+          + (f"  (bounces mail to {bounces}: reject-*@ refused at once, others get a DSN)" if bounces else ""))
     pace = f"{clock.day_seconds} s per ledger day" if clock.day_seconds else "real calendar days"
     print(f"  ledger clock     {pace}; ledger today {clock.today(datetime.now(UTC), 'UTC')}", flush=True)
 

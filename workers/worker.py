@@ -16,19 +16,22 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.cash_application import CashActivities
 from activities.ledger import LedgerActivities, ledger_key
 from activities.messaging import MessagingActivities
+from activities.policy import PolicyActivities, policy_path
 from adapters.drafting.llm import drafter_from_env
 from adapters.drafting.port import Drafter
 from adapters.ledger import LedgerPort
 from adapters.mail import Mailer, SmtpMailer
 from adapters.store import Store, SyncCursors
+from workers.backfill import BackfillActivities
 from workers.intake import LifecycleDefaults, defaults_from_settings
-from workers.settings import Settings, read_stack
+from workers.settings import Settings, data_dir, read_stack
 from workers.sync import SyncActivities
+from workflows.backfill import Backfill
 from workflows.cash_application import CashApplication
 from workflows.invoice_lifecycle import InvoiceLifecycle
 from workflows.ledger_sync import LedgerSync
 
-WORKFLOWS: Sequence[type] = (InvoiceLifecycle, CashApplication, LedgerSync)
+WORKFLOWS: Sequence[type] = (InvoiceLifecycle, CashApplication, LedgerSync, Backfill)
 
 # Our own pure modules and the libraries they use are deterministic; passing them through keeps the
 # sandbox from re-importing them for every workflow task.
@@ -51,7 +54,7 @@ def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
 
 def activity_callables(ledgers: Mapping[str, LedgerPort], store: Store, mailer: Mailer, drafter: Drafter,
                        sender: str) -> list[Any]:
-    ledger_activities = LedgerActivities(ledgers)
+    ledger_activities = LedgerActivities(ledgers, PolicyActivities(policy_path(data_dir())))
     messaging = MessagingActivities(store, mailer, drafter, sender, ledgers)
     cash = CashActivities(ledgers, store)
     return [
@@ -70,13 +73,15 @@ def build_worker(client: Client, *, task_queue: str, ledgers: Mapping[str, Ledge
                  mailer: Mailer, drafter: Drafter, sender: str, max_concurrent_activities: int = 32,
                  defaults: LifecycleDefaults | None = None, strict_sandbox: bool = False) -> Worker:
     """The worker with every workflow and activity; `strict_sandbox` as in `workflow_runner` (tests)."""
-    sync = SyncActivities(client, ledgers, SyncCursors(store),
-                          defaults or LifecycleDefaults(task_queue=task_queue, company_name="duecourse"))
+    defaults = defaults or LifecycleDefaults(task_queue=task_queue, company_name="duecourse")
+    sync = SyncActivities(client, ledgers, SyncCursors(store), defaults)
+    backfill = BackfillActivities(client, ledgers, store, defaults)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=[*activity_callables(ledgers, store, mailer, drafter, sender), sync.sync_ledger_changes],
+        activities=[*activity_callables(ledgers, store, mailer, drafter, sender), sync.sync_ledger_changes,
+                    *backfill.callables()],
         activity_executor=ThreadPoolExecutor(max_workers=max_concurrent_activities),
         max_concurrent_activities=max_concurrent_activities,
         workflow_runner=workflow_runner(strict=strict_sandbox),

@@ -13,6 +13,7 @@ one compressed calendar.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -26,6 +27,8 @@ _DAY_MICROS = _DAY_SECONDS * 1_000_000
 # Ten years of consecutive closed days cannot happen with real calendars; it means the extra
 # holidays cover everything, and a loop without a bound would hang the workflow task.
 _LONGEST_CLOSURE_DAYS = 3_660
+# Weekday numbers as `date.weekday()` gives them (Monday 0): the business week unless a policy says otherwise.
+MONDAY_TO_FRIDAY: tuple[int, ...] = (0, 1, 2, 3, 4)
 
 
 class SendWindow(BaseModel):
@@ -107,25 +110,28 @@ class LedgerClock(BaseModel):
         return datetime.combine(self.epoch_date, time()) + timedelta(microseconds=ledger_micros)
 
 
-def is_business_day(day: date, country: str, extra_holidays: frozenset[date] = frozenset()) -> bool:
-    """Monday to Friday, and neither a public holiday of `country` nor one of `extra_holidays`.
+def is_business_day(day: date, country: str, extra_holidays: frozenset[date] = frozenset(),
+                    weekdays: Collection[int] = MONDAY_TO_FRIDAY) -> bool:
+    """One of `weekdays` (Monday to Friday unless a policy says otherwise), and neither a public holiday of
+    `country` nor one of `extra_holidays`.
 
     `country` is ISO 3166 alpha-2 ("US", "GB"), or ISO 3166-2 for regional holidays ("GB-ENG" adds
     Easter Monday and the August bank holiday, "US-CA" the day after Thanksgiving). An unknown country
     counts weekends only; an unknown region falls back to its country.
     """
     return (
-        day.weekday() < 5
+        day.weekday() in weekdays
         and day not in extra_holidays
         and day not in _public_holidays(country.strip().upper(), day.year)
     )
 
 
-def next_business_day(day: date, country: str, extra_holidays: frozenset[date] = frozenset()) -> date:
+def next_business_day(day: date, country: str, extra_holidays: frozenset[date] = frozenset(),
+                      weekdays: Collection[int] = MONDAY_TO_FRIDAY) -> date:
     """`day` itself when it is a business day, else the first business day after it."""
     candidate = day
     for _ in range(_LONGEST_CLOSURE_DAYS):
-        if is_business_day(candidate, country, extra_holidays):
+        if is_business_day(candidate, country, extra_holidays, weekdays):
             return candidate
         candidate += timedelta(days=1)
     raise ValueError(f"no business day in {country} within {_LONGEST_CLOSURE_DAYS} days of {day}")
@@ -138,16 +144,17 @@ def next_send_instant(
     country: str,
     window: SendWindow,
     extra_holidays: frozenset[date] = frozenset(),
+    weekdays: Collection[int] = MONDAY_TO_FRIDAY,
 ) -> datetime:
     """The first instant at or after `earliest` inside the send window of a customer-local business day.
 
     `earliest` itself when it already is one; otherwise a window opening (`window.start`).
     """
     day = clock.today(earliest, tz)
-    if is_business_day(day, country, extra_holidays) and window.contains(clock.local_time(earliest, tz)):
+    if is_business_day(day, country, extra_holidays, weekdays) and window.contains(clock.local_time(earliest, tz)):
         return earliest
     for _ in range(_LONGEST_CLOSURE_DAYS):
-        if is_business_day(day, country, extra_holidays):
+        if is_business_day(day, country, extra_holidays, weekdays):
             opening = clock.instant_of(day, window.start, tz)
             # A window opening inside a daylight-saving gap reads later than `window.start`, maybe past
             # the window's end: that day has no send window, so look at the next one.

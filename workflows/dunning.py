@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from workflows.calendar import LedgerClock, SendWindow, next_business_day, next_send_instant
+from workflows.calendar import MONDAY_TO_FRIDAY, LedgerClock, SendWindow, next_business_day, next_send_instant
 
 Tone = Literal["friendly", "firm", "final"]
 
@@ -44,6 +44,17 @@ class DunningLadder(BaseModel):
     send_window: SendWindow = SendWindow()
     # Ledger days after the last level's send date before escalating to a human collector.
     escalate_after_days: int = Field(default=7, ge=0)
+    # The days reminders may go out, as `date.weekday()` numbers (Monday 0); a collections policy can change it.
+    business_days: tuple[int, ...] = MONDAY_TO_FRIDAY
+
+    @field_validator("business_days")
+    @classmethod
+    def _weekdays(cls, days: tuple[int, ...]) -> tuple[int, ...]:
+        if not days:
+            raise ValueError("a dunning ladder needs at least one business day")
+        if any(day not in range(7) for day in days) or list(days) != sorted(set(days)):
+            raise ValueError(f"business days are weekday numbers 0 (Monday) to 6, each once, in order; got {days}")
+        return days
 
     @field_validator("levels")
     @classmethod
@@ -94,9 +105,10 @@ def level_date(
     due_date: date,
     country: str,
     extra_holidays: frozenset[date] = frozenset(),
+    weekdays: tuple[int, ...] = MONDAY_TO_FRIDAY,
 ) -> date:
     """The customer-local day a level is scheduled: due date + offset, moved forward to a business day."""
-    return next_business_day(due_date + timedelta(days=level.offset_days), country, extra_holidays)
+    return next_business_day(due_date + timedelta(days=level.offset_days), country, extra_holidays, weekdays)
 
 
 def level_instant(
@@ -107,9 +119,10 @@ def level_instant(
     country: str,
     window: SendWindow,
     extra_holidays: frozenset[date] = frozenset(),
+    weekdays: tuple[int, ...] = MONDAY_TO_FRIDAY,
 ) -> datetime:
     """When a level becomes due: its scheduled day (see `level_date`) at `window.start`, customer-local."""
-    return clock.instant_of(level_date(level, due_date, country, extra_holidays), window.start, tz)
+    return clock.instant_of(level_date(level, due_date, country, extra_holidays, weekdays), window.start, tz)
 
 
 def escalation_instant(
@@ -132,7 +145,8 @@ def escalation_date(
 ) -> date:
     """The last level's scheduled day + `escalate_after_days`. Not moved to a business day: it opens a
     collector's task, not a message to the customer."""
-    return level_date(ladder.last, due_date, country, extra_holidays) + timedelta(days=ladder.escalate_after_days)
+    scheduled = level_date(ladder.last, due_date, country, extra_holidays, ladder.business_days)
+    return scheduled + timedelta(days=ladder.escalate_after_days)
 
 
 class SendLevel(BaseModel):
@@ -206,7 +220,7 @@ def next_step(
     if balance < ladder.minimum_balance:
         return NoAction(reason=f"balance {balance} is below the minimum {ladder.minimum_balance} for reminders")
 
-    window = ladder.send_window
+    window, weekdays = ladder.send_window, ladder.business_days
     passed = max(done_levels, default=0)
     remaining = [level for level in ladder.levels if level.level > passed]
 
@@ -214,16 +228,16 @@ def next_step(
         due = [
             level
             for level in remaining
-            if level_instant(level, due_date, clock, tz, country, window, extra_holidays) <= now
+            if level_instant(level, due_date, clock, tz, country, window, extra_holidays, weekdays) <= now
         ]
         if not due:
             upcoming = remaining[0]
-            when = level_date(upcoming, due_date, country, extra_holidays)
+            when = level_date(upcoming, due_date, country, extra_holidays, weekdays)
             return WaitUntil(
                 instant=clock.instant_of(when, window.start, tz),
                 reason=f"level {upcoming.level} on {when.isoformat()}",
             )
-        send_at = next_send_instant(now, clock, tz, country, window, extra_holidays)
+        send_at = next_send_instant(now, clock, tz, country, window, extra_holidays, weekdays)
         if send_at != now:
             return WaitUntil(instant=send_at, reason="send window opens")
         top = due[-1]

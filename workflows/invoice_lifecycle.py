@@ -20,13 +20,16 @@ change upserts the search attributes that changed and the current details shown 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, NoReturn
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.error_types import LEDGER_NOT_FOUND, LEDGER_RECONSENT
@@ -37,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         DraftReminderInput,
         MessagingActivities,
         SendReminderInput,
+        SendReminderResult,
     )
     from adapters.drafting.port import Draft, ReminderFacts
     from adapters.ledger import Customer, Invoice, InvoiceStatus
@@ -56,13 +60,19 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.lifecycle_messages import (
         LEDGER_EVENT_SIGNAL,
+        AssignSignal,
+        BouncedSignal,
+        CollectorNote,
         Decision,
         DecisionKind,
         DecisionResult,
         DisputeSignal,
+        HandBackSignal,
         LedgerEventSignal,
         LifecycleInput,
         LifecycleState,
+        NoteSignal,
+        PauseSignal,
         PaymentAppliedSignal,
         PendingApproval,
         PromiseToPaySignal,
@@ -70,12 +80,16 @@ with workflow.unsafe.imports_passed_through():
         ResolveDisputeSignal,
         Stage,
     )
+    from workflows.policy import Policy, PolicyRead, shared_policy
 
 RULES_VERSION = "dunning-rules/1"
 # `workflow.patched` markers: every change to code that running workflows may replay gets one.
 PATCH_RECIPIENT_BEFORE_DRAFT = "recipient-checked-before-drafting"
 PATCH_CHANGED_SEARCH_ATTRIBUTES = "only-changed-search-attributes-upserted"
 PATCH_CONTINUE_AS_NEW_WHILE_WAITING = "continue-as-new-while-awaiting-approval-or-reconsent"
+# Issue 9: drafts wait to be posted; pause, assign, notes, hand back, broken promises; bounces move to the
+# next contact; a send held by the kill switch gives way to a dispute or pause that arrives meanwhile.
+PATCH_DAY_ONE = "day-one-collectors-drafts-bounces"
 HISTORY_LIMIT = 5_000
 SEEN_EVENTS_KEPT = 200
 
@@ -83,6 +97,7 @@ SEEN_EVENTS_KEPT = 200
 # a send is one SMTP exchange, an audit line is a database row and maybe a note in the ledger. The
 # drafting retry policy lives with the template fallback it must leave room for (activities/messaging.py).
 LEDGER_READ_TIMEOUT = timedelta(seconds=60)
+POLICY_READ_TIMEOUT = timedelta(seconds=10)  # a local file read
 LEDGER_READ_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 DRAFTING_TIMEOUT = timedelta(seconds=120)
 # No attempt limit: a held kill switch or an SMTP outage waits; the outbox makes every retry idempotent.
@@ -110,6 +125,10 @@ class InvoiceLifecycle(ApprovalInterface):
         self.state = LifecycleState()
         self._input: LifecycleInput | None = None
         self._wake = 0  # bumped by every signal that may change what run() should do
+        self._notes_to_write = 0
+        self._day_one = False  # PATCH_DAY_ONE, decided once at the start of each run
+        self._policy: Policy | None = None  # the collections policy, read with the first ledger read of a run
+        self._policy_changed = False  # since the step being taken was worked out
 
     # --- messages: handlers only change state; run() acts ------------------------------------------
 
@@ -145,6 +164,35 @@ class InvoiceLifecycle(ApprovalInterface):
         self.state.promise_until = promise.until
         self._wake += 1
 
+    @workflow.signal
+    def pause_dunning(self, pause: PauseSignal) -> None:
+        self.state.paused_until = pause.until
+        self.state.pause_reason = f"{pause.reason or 'paused'} (by {pause.by})"
+        self._wake += 1
+
+    @workflow.signal
+    def assign(self, assignment: AssignSignal) -> None:
+        self.state.assigned_to = assignment.collector.strip() or None
+        self._wake += 1
+
+    @workflow.signal
+    def add_note(self, note: NoteSignal) -> None:
+        self.state.notes = [*self.state.notes, CollectorNote(at=workflow.now(), by=note.by, text=note.text)]
+        self._notes_to_write += 1
+        self._wake += 1
+
+    @workflow.signal
+    def hand_back(self, hand_back: HandBackSignal) -> None:
+        self.state.handed_back = True
+        self._wake += 1
+
+    @workflow.signal
+    def bounced(self, bounce: BouncedSignal) -> None:
+        address = bounce.address.strip().lower()
+        if address and address not in self.state.bad_addresses:
+            self.state.bad_addresses = [*self.state.bad_addresses, address]
+            self._wake += 1
+
     def _take_decision(self, decision: Decision) -> DecisionResult:
         result = self._recorded(decision, self.state.pending, self.state.stage.value)
         self.state.decision = decision
@@ -178,10 +226,16 @@ class InvoiceLifecycle(ApprovalInterface):
     @workflow.run
     async def run(self, request: LifecycleInput) -> LifecycleState:
         self._input = request
+        self._day_one = workflow.patched(PATCH_DAY_ONE)
         if request.state is not None:
             self.state = request.state
             self.state.runs += 1
-        if self.state.invoice is None or request.state is None:
+        if request.state is None and request.initial_invoice is not None and request.initial_customer is not None:
+            # A backfill read the invoice and its customer in the ledger's paged queries a moment ago.
+            self.state.invoice = request.initial_invoice
+            self.state.customer = request.initial_customer
+            self._publish()
+        elif self.state.invoice is None or request.state is None:
             if not await self._refresh():
                 return self.state
         while await self._turn():
@@ -201,6 +255,20 @@ class InvoiceLifecycle(ApprovalInterface):
             return False
         if self._history_is_long():
             await self._continue_as_new()
+        if self._day_one:
+            await self._collector_work()
+            if any(r.outcome == "sent" and r.to and r.to.lower() in self.state.bad_addresses
+                   for r in self.state.reminders):
+                return await self._dun(self._resend_bounced())
+            if self.state.escalated and self._recipient() is None:
+                # Nobody left to write to: the collector has it until the ledger gives a contact or they hand it back.
+                await self._hold(Stage.ESCALATED, f"a human collector ({self.state.escalation_reason or 'no contact'})",
+                                 None)
+                return True
+            if invoice.status == InvoiceStatus.DRAFT:
+                # Never dunned while draft or awaiting approval in the ledger: posting it is a ledger change.
+                await self._hold(Stage.DRAFT, "the invoice to be posted in the ledger (it is a draft)", None)
+                return True
         if self.state.dispute:
             await self._hold(Stage.PAUSED, f"dispute: {self.state.dispute}", None)
             return True
@@ -209,6 +277,18 @@ class InvoiceLifecycle(ApprovalInterface):
             until = self._instant(promise_until + timedelta(days=1))
             await self._hold(Stage.PAUSED, f"promise to pay by {promise_until.isoformat()}", until)
             return True
+        if self._day_one and promise_until is not None:
+            await self._promise_broken(promise_until)
+        paused_until = self.state.paused_until
+        if self._day_one and paused_until is not None:
+            if self._today() <= paused_until:
+                until = self._instant(paused_until + timedelta(days=1))
+                await self._hold(Stage.PAUSED, f"dunning paused until {paused_until.isoformat()}: "
+                                               f"{self.state.pause_reason}", until)
+                return True
+            self.state.paused_until = None
+            await self._audit(f"pause-ended:{paused_until.isoformat()}", "pause ended",
+                              f"dunning paused until {paused_until.isoformat()} resumes")
         snoozed = self.state.snoozed_until
         if snoozed is not None and workflow.now() < snoozed:
             await self._hold(self._dunning_stage(), f"snoozed until {snoozed.isoformat()}", snoozed)
@@ -216,6 +296,8 @@ class InvoiceLifecycle(ApprovalInterface):
         return await self._follow(self._next_step(invoice))
 
     def _next_step(self, invoice: Invoice) -> NextStep:
+        policy = self._policy if self._day_one else None
+        country = self._customer_country()
         return next_step(
             self._ladder(),
             due_date=invoice.due_date,
@@ -225,8 +307,30 @@ class InvoiceLifecycle(ApprovalInterface):
             now=workflow.now(),
             clock=self._request().clock,
             tz=self._customer_tz(),
-            country=self._customer_country(),
+            country=policy.calendar_for(country) if policy else country,
+            extra_holidays=policy.closed_days(country) if policy else frozenset(),
         )
+
+    async def _take_policy(self, read: PolicyRead | None) -> bool:
+        """The collections policy as the ledger read before this step found it: a changed file applies from
+        here on (it comes with an activity's result, so a replay reads the recorded answer, never the file).
+        True when it is not the one the step being taken was worked out with."""
+        if read is None or read.policy is None:
+            return False
+        before = self.state.policy_digest if self._policy is not None else None
+        self._policy, self.state.policy_digest = shared_policy(read.policy), read.digest
+        if before == read.digest:
+            return False
+        if before:  # a new version of the file, not this run's first read
+            await self._audit(f"policy:{read.digest}", "policy applied",
+                              f"collections policy {read.digest} applies from now on")
+        return True
+
+    def _needs_human(self, reminder_number: int, level: DunningLevel) -> bool:
+        policy = self._policy if self._day_one else None
+        if policy is None:
+            return reminder_needs_approval(reminder_number)
+        return policy.needs_human(reminder_number, level, self._ladder())
 
     async def _follow(self, step: NextStep) -> bool:
         """Do what the dunning ladder says; False when the invoice turned out to be gone."""
@@ -235,10 +339,21 @@ class InvoiceLifecycle(ApprovalInterface):
         if isinstance(step, WaitUntil):
             await self._hold(self._dunning_stage(), step.reason, step.instant)
         elif isinstance(step, Escalate):
+            handed_back = self.state.handed_back_on
+            if self._day_one and handed_back is not None:
+                # Handed back after an escalation: the automation has the ladder's grace again first.
+                again = handed_back + timedelta(days=self._ladder().escalate_after_days)
+                if self._today() < again:
+                    await self._hold(self._dunning_stage(), f"payment (handed back; escalation again on "
+                                                            f"{again.isoformat()})", self._instant(again))
+                    return True
             await self._escalate(step.after_level)
         elif isinstance(step, NoAction):
             stage = Stage.ESCALATED if self.state.escalated else self._dunning_stage()
-            await self._hold(stage, f"payment ({step.reason})", None)
+            waiting = f"payment ({step.reason})"
+            if self.state.escalated and self.state.escalation_reason:
+                waiting = f"a human collector ({self.state.escalation_reason})"
+            await self._hold(stage, waiting, None)
         return True
 
     async def _dun(self, reminder: Awaitable[None]) -> bool:
@@ -255,9 +370,21 @@ class InvoiceLifecycle(ApprovalInterface):
 
     async def _remind(self, step: SendLevel) -> None:
         level = step.level
+        if self._day_one:
+            # Re-check the ledger (and the policy with it) before anything is recorded or drafted: paid or
+            # voided means no reminder; a changed policy works the step out again; a quiet period waits.
+            self._policy_changed = False
+            invoice = await self._invoice_still_open()
+            if self._policy_changed and self._next_step(invoice) != step:
+                raise _Interrupted()  # the policy now says something else: work the step out again
+            quiet_until = self._policy.quiet_until(self._today()) if self._policy else None
+            if quiet_until is not None:
+                await self._hold(self._dunning_stage(), f"the quiet period to end ({quiet_until.isoformat()})",
+                                 self._instant(quiet_until))
+                raise _Interrupted()
         await self._skip_passed(step)
         # Re-check the ledger right before drafting: paid or voided means no reminder.
-        invoice = await self._invoice_still_open()
+        invoice = self._invoice() if self._day_one else await self._invoice_still_open()
         customer = self._customer()
         # Patched: histories recorded before this check drafted first and escalated at the send step.
         if self._recipient() is None and workflow.patched(PATCH_RECIPIENT_BEFORE_DRAFT):
@@ -268,7 +395,7 @@ class InvoiceLifecycle(ApprovalInterface):
             return
         draft = await self._draft(level, invoice, customer)
         reminder_number = self.state.reminders_sent + 1
-        if not reminder_needs_approval(reminder_number):
+        if not self._needs_human(reminder_number, level):
             await self._send(level, draft, draft.subject, draft.body, approved_by=None)
             return
         self._ask_approval(level.level, reminder_number, draft, invoice)
@@ -339,28 +466,105 @@ class InvoiceLifecycle(ApprovalInterface):
 
     async def _send(self, level: DunningLevel, draft: Draft, subject: str, body: str,
                     approved_by: str | None) -> None:
+        """Send the level to the first good contact; a bounce moves to the next one, none left escalates."""
         request = self._request()
-        to = self._recipient()
-        if to is None:  # only on histories from before PATCH_RECIPIENT_BEFORE_DRAFT
-            await self._escalate(level.level, reason=f"no billing email for {self._customer().name}")
-            return
-        result = await workflow.execute_activity_method(
-            MessagingActivities.send_reminder,
-            SendReminderInput(
-                idempotency_key=f"{request.ledger}:{request.tenant}:{request.invoice_id}:reminder:L{level.level}",
-                workflow_id=workflow.info().workflow_id, ledger=request.ledger, tenant=request.tenant,
-                invoice_id=request.invoice_id, level=level.level, to=to, subject=subject, body=body,
-                drafter=draft.drafter, approved_by=approved_by,
-            ),
-            start_to_close_timeout=SENDING_TIMEOUT, retry_policy=SENDING_RETRY,
-        )
+        while True:
+            if self._day_one and self._collector_hold() is not None:
+                await self._audit(f"reminder-withdrawn:L{level.level}:{self.state.approvals_requested}",
+                                  "reminder withdrawn", f"level {level.level}: {self._collector_hold()}")
+                raise _Interrupted()
+            to = self._recipient()
+            if to is None:
+                name = self._customer().name
+                reason = (f"every contact of {name} bounced" if self.state.bad_addresses
+                          else f"no billing email for {name}")
+                await self._escalate(level.level, reason=reason)
+                return
+            # The first contact keeps the key it always had; each further contact gets one of its own.
+            key = f"{request.ledger}:{request.tenant}:{request.invoice_id}:reminder:L{level.level}"
+            if self.state.bad_addresses:
+                key += f":alt{len(self.state.bad_addresses)}"
+            result = await self._deliver(SendReminderInput(
+                idempotency_key=key, workflow_id=workflow.info().workflow_id, ledger=request.ledger,
+                tenant=request.tenant, invoice_id=request.invoice_id, level=level.level, to=to, subject=subject,
+                body=body, drafter=draft.drafter, approved_by=approved_by,
+            ))
+            if result is None:  # held, and a dispute, promise or pause arrived meanwhile: it never leaves
+                await self._audit(f"reminder-withdrawn:L{level.level}:{self.state.approvals_requested}",
+                                  "reminder withdrawn", f"level {level.level} was held; {self._collector_hold()}")
+                raise _Interrupted()
+            if result.outcome == "not_sent":
+                await self._audit(f"reminder-not-sent:L{level.level}", "reminder not sent",
+                                  f"level {level.level}: {result.reason or 'settled while held'}")
+                self.state.refresh_needed = True
+                raise _Interrupted()
+            if result.outcome == "bounced":
+                self._mark_bad(to)
+                self._mark_done(ReminderRecord(level=level.level, outcome="bounced", at=workflow.now(), to=to,
+                                               reason=result.reason, subject=subject, body=body,
+                                               drafter=draft.drafter, approver=approved_by))
+                await self._audit(f"reminder-bounced:L{level.level}:{to}", "reminder bounced",
+                                  f"level {level.level} to {to}: {result.reason or 'address refused'}")
+                continue
+            break
         self.state.reminders_sent += 1
         self._mark_done(ReminderRecord(level=level.level, outcome="sent", at=workflow.now(),
-                                       message_id=result.message_id, approver=approved_by))
+                                       message_id=result.message_id, approver=approved_by, to=to, subject=subject,
+                                       body=body, drafter=draft.drafter))
         await self._audit(f"reminder-sent:L{level.level}", "reminder sent",
                           f"level {level.level} ({level.tone}) to {to} for {self._invoice().balance}",
                           approver=approved_by, draft=draft)
         self._set_stage(self._dunning_stage(), "next dunning level")
+
+    async def _deliver(self, send: SendReminderInput) -> SendReminderResult | None:
+        """The send activity. A send held by the kill switch or an SMTP outage retries until released; a
+        dispute, promise or pause arriving meanwhile withdraws it (None). The activity itself re-reads the
+        ledger when released, so a paid or voided invoice answers "not_sent"."""
+        if not self._day_one:
+            result: SendReminderResult = await workflow.execute_activity_method(
+                MessagingActivities.send_reminder, send,
+                start_to_close_timeout=SENDING_TIMEOUT, retry_policy=SENDING_RETRY,
+            )
+            return result
+        handle = workflow.start_activity_method(
+            MessagingActivities.send_reminder, send, start_to_close_timeout=SENDING_TIMEOUT,
+            retry_policy=SENDING_RETRY, cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        await workflow.wait_condition(lambda: handle.done() or self._collector_hold() is not None)
+        withdrawn = not handle.done()
+        if withdrawn:
+            handle.cancel()
+        try:
+            return await handle
+        except ActivityError as error:
+            if withdrawn and isinstance(error.cause, CancelledError):
+                return None
+            raise
+        except asyncio.CancelledError:
+            if withdrawn:
+                return None
+            raise
+
+    async def _resend_bounced(self) -> None:
+        """A delivery status notification came back for a reminder already sent: the same reminder goes to
+        the next contact, or the invoice goes to a collector when none is left."""
+        for record in reversed(self.state.reminders):
+            if record.outcome != "sent" or not record.to or record.to.lower() not in self.state.bad_addresses:
+                continue
+            record.outcome = "bounced"
+            record.reason = "delivery status notification: address bad"
+            self.state.reminders_sent = max(self.state.reminders_sent - 1, 0)
+            await self._audit(f"reminder-bounced:L{record.level}:{record.to}", "reminder bounced",
+                              f"level {record.level} to {record.to}: a delivery status notification came back")
+            level = next((rung for rung in self._ladder().levels if rung.level == record.level), None)
+            if level is None or record.subject is None or record.body is None:
+                return
+            draft = Draft(subject=record.subject, body=record.body,
+                          drafter="llm" if record.drafter == "llm" else "template",
+                          prompt_id="resend-after-bounce", prompt_version="1")
+            await self._invoice_still_open()
+            await self._send(level, draft, record.subject, record.body, approved_by=record.approver)
+            return
 
     # --- approval --------------------------------------------------------------------------------------
 
@@ -394,8 +598,9 @@ class InvoiceLifecycle(ApprovalInterface):
             await workflow.wait_condition(
                 lambda: self.state.decision is not None or self.state.refresh_needed or bool(self.state.dispute)
                 or (may_continue_as_new and self._history_is_long())
+                or (self._day_one and self._collector_hold() is not None)
             )
-            if self.state.decision is not None or self.state.dispute:
+            if self.state.decision is not None or self._collector_hold() is not None:
                 break
             if not self.state.refresh_needed:
                 await self._continue_as_new()
@@ -422,13 +627,52 @@ class InvoiceLifecycle(ApprovalInterface):
     def _awaiting(pending: PendingApproval) -> str:
         return f"approval of the level {pending.level} reminder ({pending.why})"
 
+    # --- collectors in the loop -------------------------------------------------------------------------
+
+    async def _collector_work(self) -> None:
+        """What collectors asked for since the last turn: notes to write, a hand back to automation."""
+        while self.state.notes_written < len(self.state.notes):
+            number = self.state.notes_written + 1
+            note = self.state.notes[number - 1]
+            self.state.notes_written = number
+            await self._audit(f"note:{number}", "collector note", note.text, approver=note.by)
+        if self.state.handed_back:
+            self.state.handed_back = False
+            was = [what for what, on in (("escalated", self.state.escalated),
+                                         ("paused", self.state.paused_until is not None),
+                                         ("disputed", bool(self.state.dispute))) if on]
+            self.state.escalated = False
+            self.state.paused_until = None
+            self.state.pause_reason = None
+            self.state.dispute = None
+            self.state.assigned_to = None
+            self.state.handed_back_on = self._today()
+            await self._audit(f"handed-back:{self.state.approvals_requested}:{len(self.state.notes)}:"
+                              f"{self.state.runs}:{workflow.now().isoformat()}", "handed back to automation",
+                              f"dunning resumes ({', '.join(was) or 'it was running'})")
+
+    async def _promise_broken(self, promised: date) -> None:
+        """The promised date passed and the invoice is still open: recorded on the customer, dunning resumes."""
+        self.state.promise_until = None
+        self.state.broken_promises = [*self.state.broken_promises, promised]
+        await self._audit(f"promise-broken:{promised.isoformat()}", "promise broken",
+                          f"{self._customer().name} promised payment by {promised.isoformat()}; "
+                          f"{self._invoice().balance} still due: dunning resumes",
+                          extra={"customer_id": self._customer().id, "promised": promised.isoformat()})
+
     # --- other steps -----------------------------------------------------------------------------------
 
     async def _escalate(self, after_level: int, reason: str | None = None) -> None:
         self.state.escalated = True
+        self.state.escalations += 1
         why = reason or f"no payment after level {after_level}"
+        self.state.escalation_reason = why
         self._set_stage(Stage.ESCALATED, f"a human collector ({why})")
-        await self._audit("escalated", "escalated to collector", f"{why}; balance {self._invoice().balance}")
+        # The first escalation keeps the key it always had; one after a hand back gets its own.
+        step = "escalated"
+        if self._day_one and self.state.escalations > 1:
+            step = f"escalated:{self.state.escalations}"
+        await self._audit(step, "escalated to collector", f"{why}; balance {self._invoice().balance}")
 
     async def _hold(self, stage: Stage, waiting_for: str, until: datetime | None) -> None:
         """Wait until `until` (or forever) unless a signal arrives first."""
@@ -453,9 +697,12 @@ class InvoiceLifecycle(ApprovalInterface):
         while True:
             self.state.refresh_needed = False
             try:
+                # A new run asks for the policy whole ("" known); after that only for a change.
+                known = (self.state.policy_digest if self._policy is not None else "") if self._day_one else None
                 snapshot: InvoiceSnapshot = await workflow.execute_activity_method(
                     LedgerActivities.fetch_invoice,
-                    FetchInvoiceInput(ledger=request.ledger, tenant=request.tenant, invoice_id=request.invoice_id),
+                    FetchInvoiceInput(ledger=request.ledger, tenant=request.tenant, invoice_id=request.invoice_id,
+                                      policy_digest=known),
                     start_to_close_timeout=LEDGER_READ_TIMEOUT, retry_policy=LEDGER_READ_RETRY,
                 )
                 break
@@ -472,6 +719,8 @@ class InvoiceLifecycle(ApprovalInterface):
                 await self._await_reconsent()
         self.state.invoice = snapshot.invoice
         self.state.customer = snapshot.customer
+        read, snapshot.policy = snapshot.policy, None  # the shared instance is kept, not this copy
+        self._policy_changed = await self._take_policy(read) or self._policy_changed
         self._publish()
         return True
 
@@ -512,7 +761,7 @@ class InvoiceLifecycle(ApprovalInterface):
         self._set_stage(Stage.CLOSED, f"nothing ({self.state.closed_reason})")
 
     async def _audit(self, step: str, action: str, result: str, *, approver: str | None = None,
-                     draft: Draft | None = None) -> None:
+                     draft: Draft | None = None, extra: dict[str, str] | None = None) -> None:
         request = self._request()
         invoice = self.state.invoice
         await workflow.execute_activity_method(
@@ -526,6 +775,7 @@ class InvoiceLifecycle(ApprovalInterface):
                     "stage": self.state.stage.value,
                     "prompt": f"{draft.prompt_id}@{draft.prompt_version}" if draft else None,
                     "drafter": draft.drafter if draft else None,
+                    **(extra or {}),
                 },
                 rule_version=RULES_VERSION, model=draft.model if draft else None, approver=approver,
                 result=result, ledger=request.ledger, tenant=request.tenant,
@@ -572,6 +822,7 @@ class InvoiceLifecycle(ApprovalInterface):
             sa.DUE_DATE.value_set(datetime.combine(invoice.due_date, time(0), tzinfo=UTC)),
             sa.DUNNING_LEVEL.value_set(level),
             sa.AWAITING_APPROVAL.value_set(self.state.pending is not None),
+            *([sa.COLLECTOR.value_set(self.state.assigned_to or "")] if self._day_one else []),
         ]
 
     def _details(self, invoice: Invoice, level: int) -> str:
@@ -586,6 +837,13 @@ class InvoiceLifecycle(ApprovalInterface):
             lines.append(f"Awaiting approval: {pending.item_id} ({pending.why})")
         if self.state.dispute:
             lines.append(f"Dispute: {self.state.dispute}")
+        customer = self.state.customer
+        if self._day_one and customer is not None:
+            lines.append(f"Customer time: {customer.time_zone} ({customer.time_zone_source})")
+            if self.state.assigned_to:
+                lines.append(f"Collector: {self.state.assigned_to}")
+            if self.state.bad_addresses:
+                lines.append(f"Bounced: {', '.join(self.state.bad_addresses)}")
         return "\n\n".join(lines)
 
     def _dunning_level(self) -> int:
@@ -639,7 +897,14 @@ class InvoiceLifecycle(ApprovalInterface):
 
     def _ladder(self) -> DunningLadder:
         customer = self.state.customer
-        return ladder_for(customer.dunning_profile if customer else None, self._request().ladder_overrides)
+        policy = self._policy if self._day_one else None
+        request = self._request()
+        if policy is None or customer is None or request.ladder_overrides:
+            return ladder_for(customer.dunning_profile if customer else None, request.ladder_overrides)
+        if customer.dunning_profile and customer.dunning_profile in policy.ladders:
+            return policy.dunning_ladder(customer.dunning_profile, customer.currency)
+        invoice = self.state.invoice
+        return policy.ladder_for(customer, invoice.balance.amount if invoice else Decimal(0))
 
     def _customer_tz(self) -> str:
         return self.state.customer.time_zone if self.state.customer else "UTC"
@@ -654,5 +919,27 @@ class InvoiceLifecycle(ApprovalInterface):
         return self._request().clock.instant_of(day, time(0), self._customer_tz())
 
     def _recipient(self) -> str | None:
+        """The first contact that has not bounced: the invoice's email, the customer's, then the
+        customer's alternates in order."""
         invoice, customer = self._invoice(), self.state.customer
-        return invoice.email or (customer.email if customer else None)
+        if not self._day_one:
+            return invoice.email or (customer.email if customer else None)
+        contacts = [invoice.email, *((customer.email, *customer.alternate_emails) if customer else ())]
+        bad = set(self.state.bad_addresses)
+        return next((c for c in contacts if c and c.strip().lower() not in bad), None)
+
+    def _mark_bad(self, address: str) -> None:
+        key = address.strip().lower()
+        if key not in self.state.bad_addresses:
+            self.state.bad_addresses = [*self.state.bad_addresses, key]
+
+    def _collector_hold(self) -> str | None:
+        """Why a collector has dunning on hold right now (dispute, promise, pause), or None."""
+        if self.state.dispute:
+            return f"dispute: {self.state.dispute}"
+        today = self._today()
+        if self.state.promise_until is not None and today <= self.state.promise_until:
+            return f"promise to pay by {self.state.promise_until.isoformat()}"
+        if self._day_one and self.state.paused_until is not None and today <= self.state.paused_until:
+            return f"dunning paused until {self.state.paused_until.isoformat()}"
+        return None

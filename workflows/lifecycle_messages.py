@@ -20,6 +20,7 @@ from workflows.dunning import DunningLadder
 
 class Stage(StrEnum):
     QUOTE_ACCEPTED = "quote_accepted"  # entry point for estimates; invoicing from quotes is a later issue
+    DRAFT = "draft"  # a draft or unapproved invoice in the ledger: never dunned, waits to be posted
     AWAITING_DUE_DATE = "awaiting_due_date"
     DUNNING = "dunning"
     AWAITING_APPROVAL = "awaiting_approval"
@@ -45,6 +46,10 @@ class LifecycleInput(BaseModel):
     history_limit: int | None = Field(default=None, gt=0)
     # Carried across continue-as-new; None on the first run.
     state: LifecycleState | None = None
+    # The invoice and customer as a backfill read them from the ledger's paged queries: the first run
+    # starts from them instead of reading the ledger again (300 invoices stay 300 fewer API calls).
+    initial_invoice: Invoice | None = None
+    initial_customer: Customer | None = None
 
 
 # The signal every ledger event is delivered as, to whichever workflow the event concerns; a constant
@@ -82,13 +87,61 @@ class PromiseToPaySignal(BaseModel):
     by: str = "operator"
 
 
+class PauseSignal(BaseModel):
+    """A collector pauses dunning on this invoice until a date (customer-local, inclusive)."""
+
+    until: date
+    reason: str = ""
+    by: str = "operator"
+
+
+class AssignSignal(BaseModel):
+    """A collector takes the invoice (an empty `collector` unassigns it)."""
+
+    collector: str
+    by: str = "operator"
+
+
+class NoteSignal(BaseModel):
+    """A collector's note: kept in the invoice's story and written back to the ledger as a note."""
+
+    text: str
+    by: str = "operator"
+
+
+class HandBackSignal(BaseModel):
+    """A collector hands an escalated or paused invoice back to automation: dunning resumes."""
+
+    by: str = "operator"
+    note: str = ""
+
+
+class BouncedSignal(BaseModel):
+    """A delivery status notification said a reminder did not arrive: `address` is bad."""
+
+    address: str
+    message_id: str | None = None
+    permanent: bool = True
+    reason: str = ""
+
+
+class CollectorNote(BaseModel):
+    at: datetime
+    by: str
+    text: str
+
+
 class ReminderRecord(BaseModel):
     level: int
-    outcome: Literal["sent", "skipped", "rejected"]
+    outcome: Literal["sent", "skipped", "rejected", "bounced"]
     at: datetime
     message_id: str | None = None
     approver: str | None = None
     reason: str | None = None
+    to: str | None = None
+    subject: str | None = None
+    body: str | None = None
+    drafter: str | None = None
 
 
 class LifecycleState(BaseModel):
@@ -111,19 +164,40 @@ class LifecycleState(BaseModel):
     # What a handler recorded and run() has not acted on yet: carried across continue-as-new with the rest.
     decision: Decision | None = None
     refresh_needed: bool = False
+    # Collectors in the loop (issue 9).
+    paused_until: date | None = None
+    pause_reason: str | None = None
+    assigned_to: str | None = None
+    notes: list[CollectorNote] = Field(default_factory=list)
+    broken_promises: list[date] = Field(default_factory=list)
+    bad_addresses: list[str] = Field(default_factory=list)
+    handed_back: bool = False
+    handed_back_on: date | None = None
+    escalations: int = 0
+    escalation_reason: str | None = None
+    notes_written: int = 0
+    # The digest of the collections policy this lifecycle follows, re-read before every step ("" none yet).
+    # The policy itself is not in the state: each run reads it whole once, then shares it (shared_policy).
+    policy_digest: str = ""
 
 
 LifecycleInput.model_rebuild()
 
 
 __all__ = [
+    "AssignSignal",
+    "BouncedSignal",
+    "CollectorNote",
     "Decision",
     "DecisionKind",
     "DecisionResult",
     "DisputeSignal",
+    "HandBackSignal",
     "LedgerEventSignal",
     "LifecycleInput",
     "LifecycleState",
+    "NoteSignal",
+    "PauseSignal",
     "PaymentAppliedSignal",
     "PendingApproval",
     "PromiseToPaySignal",

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from temporalio.common import SearchAttributeKey
 
@@ -16,6 +17,12 @@ DUE_DATE = SearchAttributeKey.for_datetime("DueDate")
 DUNNING_LEVEL = SearchAttributeKey.for_int("DunningLevel")
 AWAITING_APPROVAL = SearchAttributeKey.for_bool("AwaitingApproval")
 RISK_SCORE = SearchAttributeKey.for_float("RiskScore")
+# Who owns an escalated or disputed invoice on the collector worklist ("" nobody yet).
+COLLECTOR = SearchAttributeKey.for_keyword("Collector")
+
+KEYS: tuple[SearchAttributeKey[Any], ...] = (LEDGER, INVOICE_ID, INVOICE_NUMBER, CUSTOMER_ID, CUSTOMER_NAME, STAGE,
+                                             AMOUNT_DUE, DUE_DATE, DUNNING_LEVEL, AWAITING_APPROVAL, RISK_SCORE,
+                                             COLLECTOR)
 
 # Name -> Temporal type name, as `temporal server start-dev --search-attribute` and the operator API take them.
 REGISTRY: Mapping[str, str] = MappingProxyType({
@@ -30,4 +37,5 @@ REGISTRY: Mapping[str, str] = MappingProxyType({
     "DunningLevel": "Int",
     "AwaitingApproval": "Bool",
     "RiskScore": "Double",
+    "Collector": "Keyword",
 })

@@ -54,3 +54,12 @@ def test_kubernetes_manifests_run_real_cli_commands() -> None:
     commands = [c["command"] for d in documents if d["kind"] == "Deployment"
                 for c in d["spec"]["template"]["spec"]["containers"]]
     assert {parser.parse_args(c[1:]).command for c in commands} == {"worker", "web"}
+
+
+def test_every_search_attribute_key_is_registered_under_its_type() -> None:
+    from workflows.search_attributes import KEYS
+
+    kinds = {"KEYWORD": "Keyword", "TEXT": "Text", "DOUBLE": "Double", "DATETIME": "Datetime", "INT": "Int",
+             "BOOL": "Bool"}
+    assert {key.name: kinds[key.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_")] for key in KEYS} == dict(
+        REGISTRY)

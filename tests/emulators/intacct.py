@@ -273,6 +273,40 @@ class IntacctEmulator(ServedEmulator):
             self.objects[obj][key] = stored
             return key
 
+    def add_customer(self, name: str, *, email: str | None = None,
+                     mailing_address: Mapping[str, Any] | None = None, currency: str = "USD") -> str:
+        """A customer as someone enters it in Intacct, its default contact's mailing address as given (None:
+        the emulator's default, a country and nothing else); returns its key."""
+        contact: dict[str, Any] = {"email1": email, "companyName": name}
+        if mailing_address is not None:
+            contact["mailingAddress"] = dict(mailing_address)
+        with self._lock:
+            record = self._create_customer({"name": name, "currency": currency, "contacts": {"default": contact}})
+            self.objects[CUSTOMER][record["key"]] = record
+            return str(record["key"])
+
+    def add_invoice(self, customer_key: str, amount: str, *, state: str = "posted",
+                    invoice_date: str = "2026-03-01", due_date: str = "2026-03-31") -> str:
+        """An AR invoice of one line entered in Intacct's screens, saved as a draft (`state="draft"`) or posted;
+        returns its key."""
+        body = {"customer": {"key": customer_key}, "invoiceDate": invoice_date, "dueDate": due_date,
+                "state": state, "lines": [{"glAccount": {"id": "4000"}, "txnAmount": amount, "memo": "Services"}]}
+        with self._lock:
+            record = self._create_invoice(body)
+            self.objects[INVOICE][record["key"]] = record
+            self._customer_total(customer_key)
+            return str(record["key"])
+
+    def post_invoice(self, key: str) -> None:
+        """Someone posts a draft invoice in Intacct: it becomes `posted` (and is modified now)."""
+        with self._lock:
+            invoice = self.objects[INVOICE][key]
+            if invoice.get("state") != "draft":
+                raise ValueError(f"invoice {key} is {invoice.get('state')}, not a draft")
+            invoice["state"] = "posted"
+            self._touch(invoice)
+            self._customer_total(str(pick(invoice, "customer.key")))
+
     def add_quote(self, customer_key: str, lines: list[tuple[str, str, str]], *, state: str = "pending",
                   document_date: str = "2026-03-01", currency: str = "USD") -> str:
         """A Sales Quote document; `lines` are (memo, quantity, price) as decimal strings."""

@@ -629,6 +629,18 @@ class QuickBooksEmulator(ServedEmulator):
                 for key in objects:
                     realm.next_ids[entity] = max(realm.next_ids.get(entity, 1), _int_id(key) + 1)
 
+    def set_company_address(self, address: dict[str, Any] | None, *, legal: dict[str, Any] | None = None,
+                            country: str | None = None, realm_id: str | None = None) -> None:
+        """The company's own addresses in CompanyInfo (CompanyAddr, LegalAddr) and its Country, as the person
+        who set the company up entered them (None leaves a field out)."""
+        with self._lock:
+            info = self._realm(realm_id).entities["CompanyInfo"][realm_id or self.realm_id]
+            for field, value in (("CompanyAddr", address), ("LegalAddr", legal), ("Country", country)):
+                if value is None:
+                    info.pop(field, None)
+                else:
+                    info[field] = copy.deepcopy(value)
+
     def _realm(self, realm_id: str | None) -> _Realm:
         return self.realms[realm_id or self.realm_id]
 

@@ -427,6 +427,7 @@ class Org:
     currencies: set[str]
     books: dict[str, Any] = field(default_factory=_new_books)
     accounts: list[dict[str, Any]] = field(default_factory=list)
+    timezone: str = "EASTERNSTANDARDTIME"  # Xero's organisation time zones are Windows zone ids
 
     def __post_init__(self) -> None:
         if not self.accounts:
@@ -2040,7 +2041,7 @@ class XeroEmulator(ServedEmulator):
                 "Version": "US" if org.country_code == "US" else "GLOBAL", "OrganisationType": "COMPANY",
                 "BaseCurrency": org.base_currency, "CountryCode": org.country_code, "IsDemoCompany": False,
                 "OrganisationStatus": "ACTIVE", "FinancialYearEndDay": 31, "FinancialYearEndMonth": 12,
-                "Timezone": "EASTERNSTANDARDTIME", "OrganisationEntityType": "COMPANY", "ShortCode": "!dC0rs",
+                "Timezone": org.timezone, "OrganisationEntityType": "COMPANY", "ShortCode": "!dC0rs",
                 "Edition": "BUSINESS", "CreatedDateUTC": datetime(2020, 1, 1, tzinfo=UTC)}
 
     def _aged_receivables(self, org: Org, call: Call) -> dict[str, Any]:
@@ -2171,6 +2172,13 @@ class XeroEmulator(ServedEmulator):
                                   "AccountCode": account_code} for d, q, u in lines]}
         with self._lock:
             return str(self._create_invoice(self._org(tenant), element, unitdp4=True)["InvoiceID"])
+
+    def set_invoice_status(self, invoice_id: str, status: str, *, tenant: str | None = None) -> None:
+        """Someone submits or approves an invoice in Xero (DRAFT -> SUBMITTED -> AUTHORISED), by the API's
+        rules (an AUTHORISED invoice never goes back to DRAFT)."""
+        with self._lock:
+            org = self._org(tenant)
+            self._update_invoice(org, org.invoices[invoice_id], {"Status": status})
 
     def pay(self, invoice_id: str, amount: str, *, on: date, account_code: str = "090",
             tenant: str | None = None) -> str:

@@ -9,8 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 from tests.conftest import TEMPORAL_CLI
 from workflows import search_attributes as sa
 
-SEARCH_ATTRIBUTES = [sa.LEDGER, sa.INVOICE_ID, sa.INVOICE_NUMBER, sa.CUSTOMER_ID, sa.CUSTOMER_NAME, sa.STAGE,
-                     sa.AMOUNT_DUE, sa.DUE_DATE, sa.DUNNING_LEVEL, sa.AWAITING_APPROVAL, sa.RISK_SCORE]
+SEARCH_ATTRIBUTES = list(sa.KEYS)
 
 
 async def start_dev_server() -> WorkflowEnvironment:

@@ -1,7 +1,8 @@
 """`GET /oauth/<ledger>/callback`: where a ledger sends the person back after they allowed the connection.
 
 The code is traded for tokens (kept encrypted), and each connected company gets its polling-backstop
-schedule. The page says what happened; nothing is kept when the ledger refuses.
+schedule and its backfill (every invoice already open gets its lifecycle). The page says what happened;
+nothing is kept when the ledger refuses.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from workers.backfill import start_backfill
 from workers.connect import ConnectError, complete
 from workers.sync import ensure_sync_schedule
 from workers.web.deps import ConfigDep, TemporalDep
+from workflows.backfill import BackfillInput
 
 log = logging.getLogger("duecourse.web")
 router = APIRouter()
@@ -37,6 +40,8 @@ async def oauth_callback(ledger: str, request: Request, config: ConfigDep, clien
                             f"({html.escape(str(error))}).</p>", status_code=502)
     for tenant in tenants:
         await ensure_sync_schedule(client, ledger, tenant, config.defaults.task_queue, every=timedelta(minutes=5))
+        # Every invoice already open in the company gets its lifecycle (the change feed starts from now).
+        await start_backfill(client, BackfillInput(ledger=ledger, tenant=tenant), config.defaults.task_queue)
     names = ", ".join(html.escape(t) for t in tenants)
     return HTMLResponse(f"<p>Connected {html.escape(ledger)}: <strong>{names}</strong>. "
                         "You can close this window.</p>")

@@ -14,6 +14,9 @@ order. Everything is configurable where LEDGER_APIS.md marks a fact as unconfirm
   None = no bank feed).
 * #20 notes: one attachment record per transaction, in folder `attachment_folder`, linked through the
   transaction's `attachment` reference.
+* Customers' zones come from their mailing address, else `company_time_zone` (DUECOURSE_COMPANY_TIME_ZONE),
+  else UTC with `time_zone_source` saying so. Draft invoices are listed by `list_open_invoices` (status
+  DRAFT), never by `list_overdue_invoices`.
 * #23 no REST email and no aging service: `send_invoice` answers False (duecourse mails the invoice) and
   `aging_report` answers None (callers compute aging from open invoices).
 """
@@ -65,6 +68,7 @@ from adapters.ledgers.intacct.transport import DEFAULT_BASE_URL, Conflict, Intac
 from adapters.ledgers.intacct.webhooks import LEDGER
 from adapters.ledgers.oauth import OAuthTokens, TokenStore
 from adapters.ledgers.rate_limit import RateLimiter
+from adapters.time_zones import CompanyZone
 
 REVERSE_INVOICE_PATH = "/workflows/accounts-receivable/invoice/reverse"
 
@@ -120,8 +124,12 @@ class IntacctLedger:
         default_currency: str = "USD",
         term_name: str | None = "Net {days}",
         clock: Callable[[], datetime] = _utc_now,
+        company_time_zone: str | None = None,
     ) -> None:
+        """`company_time_zone`: the company's IANA zone (ValueError when it is none), for customers whose
+        address gives no zone."""
         self.tenant = company_id
+        self.company_zone = CompanyZone.configured(company_time_zone, "company_time_zone")
         client = http or httpx.Client(timeout=timeout)
         self.auth = IntacctAuth(tenant=company_id, client_id=client_id, client_secret=client_secret,
                                 token_store=token_store, base_url=base_url, http=client, timeout=timeout,
@@ -161,11 +169,12 @@ class IntacctLedger:
 
     def get_customer(self, customer_id: str) -> Customer:
         return wire.customer_from_wire(self.transport.get(CUSTOMER, customer_id),
-                                       default_currency=self.default_currency)
+                                       default_currency=self.default_currency, company=self.company_zone)
 
     def list_customers(self) -> list[Customer]:
         rows = self.transport.query(CUSTOMER, wire.CUSTOMER_FIELDS, order_by=[{"key": "asc"}])
-        return [wire.customer_from_wire(row, default_currency=self.default_currency) for row in rows]
+        return [wire.customer_from_wire(row, default_currency=self.default_currency, company=self.company_zone)
+                for row in rows]
 
     def create_customer(self, draft: CustomerDraft, idempotency_key: str) -> Customer:
         _require_key(idempotency_key, "create_customer")
@@ -178,18 +187,19 @@ class IntacctLedger:
         return wire.invoice_from_wire(self.transport.get(INVOICE, invoice_id), default_currency=self.default_currency)
 
     def list_open_invoices(self, customer_id: str | None = None) -> list[Invoice]:
-        """Invoices with money still due (posted, partially paid or selected for payment), soonest due
-        first. Lines are not part of query rows: `get_invoice` has them."""
-        return self._open_invoices(customer_id)
+        """Invoices with money still due (posted, partially paid or selected for payment) and drafts (status
+        DRAFT: their lifecycle waits for them to be posted), soonest due first. Lines are not part of query
+        rows: `get_invoice` has them."""
+        return self._open_invoices(customer_id, states=wire.OPEN_OR_DRAFT_STATES)
 
     def list_overdue_invoices(self, as_of: date, customer_id: str | None = None) -> list[Invoice]:
-        """Open invoices due before `as_of`."""
+        """Posted invoices with money due before `as_of` (a draft is never overdue)."""
         return self._open_invoices(customer_id, [{"$lt": {"dueDate": as_of.isoformat()}}])
 
-    def _open_invoices(self, customer_id: str | None,
-                       extra: Sequence[Mapping[str, Any]] = ()) -> list[Invoice]:
+    def _open_invoices(self, customer_id: str | None, extra: Sequence[Mapping[str, Any]] = (),
+                       states: Sequence[str] = wire.OPEN_INVOICE_STATES) -> list[Invoice]:
         filters: list[Mapping[str, Any]] = [{"$gt": {"totalTxnAmountDue": "0"}},
-                                            {"$in": {"state": list(wire.OPEN_INVOICE_STATES)}}, *extra]
+                                            {"$in": {"state": list(states)}}, *extra]
         if customer_id is not None:
             filters.append({"$eq": {"customer.key": customer_id}})
         rows = self.transport.query(INVOICE, wire.INVOICE_FIELDS, filters,
@@ -411,5 +421,5 @@ class IntacctLedger:
 
     def aging_report(self, as_of: date) -> list[AgingRow] | None:
         """Intacct's REST API has no AR aging service (reports run stored custom reports only): callers
-        compute aging from `list_open_invoices`."""
+        compute aging from `list_open_invoices`, leaving out status DRAFT (a draft owes nothing yet)."""
         return None

@@ -25,6 +25,12 @@ Assumptions (Part E) the mapping makes:
   transaction (`{"id", "name", "folder": {"id"}, "files": [{"name", "data": base64}]}`).
 * #21 bank lines: assumed fields `postingDate`, `amount`, `currency`, `payee`/`description`,
   `documentNumber`, `state`, `transactionType`.
+* Customers carry no time zone in Intacct: it comes from the default contact's mailing address (country,
+  state, city) through `adapters.time_zones`, else the company's zone (`company_time_zone`, i.e.
+  DUECOURSE_COMPANY_TIME_ZONE: LEDGER_APIS.md documents no REST object that holds the company's own zone or
+  address), else UTC; `time_zone_source` says which. `country` is the address's (alpha-2), else "US".
+* Drafts: an invoice in state `draft` maps to `InvoiceStatus.DRAFT` (never dunned; it waits for posting), and
+  `list_open_invoices` lists drafts with money on them too (`OPEN_OR_DRAFT_STATES`); overdue lists do not.
 * Posting defaults are company-specific (`PostingDefaults`): revenue, credit and advance GL accounts, the
   payment method, where receipts land (a bank account, else an undeposited-funds account), the term
   naming, the attachment folder.
@@ -64,6 +70,7 @@ from adapters.ledger import (
     PermanentLedgerError,
 )
 from adapters.ledgers.intacct.webhooks import LEDGER, change_event_id
+from adapters.time_zones import CompanyZone, customer_zone
 
 CUSTOMER = "accounts-receivable/customer"
 INVOICE = "accounts-receivable/invoice"
@@ -76,6 +83,8 @@ DEFAULT_QUOTE_OBJECT = "order-entry/document::Sales Quote"
 DEFAULT_BANK_LINE_OBJECT = "cash-management/bank-txn"
 
 OPEN_INVOICE_STATES = ("posted", "partiallyPaid", "selected")
+DRAFT_STATE = "draft"
+OPEN_OR_DRAFT_STATES = (*OPEN_INVOICE_STATES, DRAFT_STATE)
 VOID_STATES = frozenset({"reversed", "reversal"})
 INACTIVE_PAYMENT_STATES = frozenset({"reversed", "reversal", "draft", "voided"})
 
@@ -85,7 +94,8 @@ INVOICE_FIELDS = (
 )
 CUSTOMER_FIELDS = (
     "key", "id", "name", "status", "currency", "term.id", "creditLimit", "contacts.default.email1",
-    "contacts.default.mailingAddress.country",
+    "contacts.default.mailingAddress.country", "contacts.default.mailingAddress.state",
+    "contacts.default.mailingAddress.city",
 )
 ADJUSTMENT_FIELDS = (
     "key", "id", "adjustmentNumber", "state", "customer.key", "txnCurrency.currency", "txnCurrency.totalEntered",
@@ -97,14 +107,6 @@ BANK_LINE_FIELDS = (
 )
 PAYMENT_DETAIL_FIELDS = ("key", "arPayment.key", "arInvoice.key", "txnCurrency.paymentAmount")
 CHANGE_FIELDS = ("key", "state", "audit.createdDateTime", "audit.modifiedDateTime")
-
-# Intacct stores country names; the vocabulary wants ISO 3166 alpha-2 codes.
-_COUNTRIES = {
-    "united states": "US", "usa": "US", "united states of america": "US", "canada": "CA",
-    "united kingdom": "GB", "great britain": "GB", "australia": "AU", "new zealand": "NZ", "ireland": "IE",
-    "france": "FR", "germany": "DE", "netherlands": "NL", "belgium": "BE", "spain": "ES", "italy": "IT",
-    "south africa": "ZA", "india": "IN", "singapore": "SG", "mexico": "MX", "switzerland": "CH",
-}
 
 
 @dataclass(frozen=True)
@@ -225,22 +227,26 @@ def _terms_days(term_id: Any, default: int = 30) -> int:
     return int(found.group(1)) if found else default
 
 
-def _country(name: Any) -> str:
-    words = text(name).strip()
-    if re.fullmatch(r"[A-Za-z]{2}", words):
-        return words.upper()
-    return _COUNTRIES.get(words.lower(), "US")
+def _address(record: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(country, state, city) of the customer's default contact's mailing address (full object or query row)."""
+
+    def field(name: str) -> str | None:
+        value = pick(record, f"contacts.default.mailingAddress.{name}") or pick(
+            record, f"contacts.default.contact.mailingAddress.{name}")
+        return text(value).strip() or None
+
+    return field("country"), field("state"), field("city")
 
 
 # --- inbound: Intacct -> vocabulary ------------------------------------------------------------------
 
 
-def customer_from_wire(record: Mapping[str, Any], *, default_currency: str = "USD") -> Customer:
-    # Intacct customers carry no time zone: the vocabulary's default (UTC) stands.
+def customer_from_wire(record: Mapping[str, Any], *, default_currency: str = "USD",
+                       company: CompanyZone | None = None) -> Customer:
+    """`company`: the company's zone, for a customer whose address gives none."""
     currency = text(pick(record, "currency")) or default_currency
     email = pick(record, "contacts.default.email1") or pick(record, "contacts.default.contact.email1")
-    country = pick(record, "contacts.default.mailingAddress.country") or pick(
-        record, "contacts.default.contact.mailingAddress.country")
+    zone = customer_zone(*_address(record), company)
     limit = pick(record, "creditLimit")
     return Customer(
         id=text(pick(record, "key")),
@@ -248,7 +254,9 @@ def customer_from_wire(record: Mapping[str, Any], *, default_currency: str = "US
         email=text(email) or None,
         currency=currency,
         terms_days=_terms_days(pick(record, "term.id")),
-        country=_country(country),
+        time_zone=zone.zone,
+        time_zone_source=zone.source,
+        country=zone.country or (company.country if company is not None else None) or "US",
         credit_limit=None if limit in (None, "") else Money(amount=parse_amount(limit, "creditLimit"),
                                                              currency=currency),
     )

@@ -15,6 +15,10 @@ What only this ledger does
   is clamped, with a warning. Webhooks name the Deposit only (entity "Deposit"): `bank_lines_of_deposit`
   expands one.
 * aging_report reads the AgedReceivables report.
+* Customers' time zones come from their billing address; when it gives none, from the company's zone:
+  `company_time_zone` (DUECOURSE_COMPANY_TIME_ZONE) if set, else what CompanyInfo's address says (read once,
+  only when a customer's address does not answer alone).
+* QuickBooks has no draft or pending invoices (see mapping): `list_open_invoices` lists posted ones only.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from adapters.ledgers.quickbooks.transport import (
 )
 from adapters.ledgers.quickbooks.webhooks import parse_time
 from adapters.ledgers.rate_limit import RateLimiter
+from adapters.time_zones import CompanyZone
 
 CDC_LOOKBACK = timedelta(days=30)
 CDC_MAX_OBJECTS = 1000
@@ -93,7 +98,10 @@ class QuickBooksLedger:
         cdc_max_objects: int = CDC_MAX_OBJECTS,
         default_terms_days: int = 30,
         unmatched_account_ids: Iterable[str] | None = None,
+        company_time_zone: str | None = None,
     ) -> None:
+        """`company_time_zone`: the IANA zone of the company (ValueError when it is none), for customers whose
+        address gives no zone; unset, CompanyInfo's address is asked."""
         self.tenant = realm_id
         tokens = RealmTokens(realm_id, client_id, client_secret, token_store, token_url=token_url,
                              timeout=float(timeout))
@@ -108,6 +116,9 @@ class QuickBooksLedger:
         self._unmatched_accounts = None if unmatched_account_ids is None else frozenset(unmatched_account_ids)
         self._terms_lock = threading.Lock()
         self._terms: dict[str, int] | None = None
+        self._configured_zone = CompanyZone.configured(company_time_zone, "company_time_zone")
+        self._company: CompanyZone | None = None
+        self._company_lock = threading.Lock()
 
     # --- customers -----------------------------------------------------------------------------------
 
@@ -117,12 +128,26 @@ class QuickBooksLedger:
                 self._terms = wire.terms_days_from_wire(self._api.query("Term"))
             return self._terms
 
+    def _company_zone(self) -> CompanyZone:
+        """The company's zone and country, from CompanyInfo (read once) and the configured zone."""
+        with self._company_lock:
+            if self._company is None:
+                try:
+                    info = self._api.get_path("reading CompanyInfo", f"companyinfo/{self.tenant}")
+                except PermanentLedgerError as error:
+                    log.warning("QuickBooks CompanyInfo of %s unreadable (%s): the company zone is %s", self.tenant,
+                                error, self._configured_zone.zone if self._configured_zone else "unknown")
+                    info = {}
+                self._company = wire.company_zone_from_wire(info, self._configured_zone)
+            return self._company
+
     def _customer(self, raw: dict[str, Any]) -> Customer:
         terms = self._terms_days()
         term = wire.ref_of(raw.get("SalesTermRef"))
         if term and term not in terms:
             terms = self._terms_days(refresh=True)
-        return wire.customer_from_wire(raw, self._home, terms, self._default_terms)
+        company = None if wire.address_gives_zone(raw) else self._company_zone()
+        return wire.customer_from_wire(raw, self._home, terms, self._default_terms, company)
 
     def get_customer(self, customer_id: str) -> Customer:
         return self._customer(self._api.get("Customer", customer_id))

@@ -2,8 +2,15 @@
 
 Mapping choices
 * Invoice status: QuickBooks has none. Voided (zero total, "Voided" in PrivateNote) -> void; Balance 0 ->
-  paid; Balance below TotalAmt -> partially paid; otherwise open. There are no draft invoices.
-* Customers carry no time zone in QuickBooks: they keep the vocabulary's default ("UTC").
+  paid; Balance below TotalAmt -> partially paid; otherwise open. There are no draft invoices: QuickBooks
+  Online's API has no draft, pending or unapproved state on an Invoice (LEDGER_APIS.md A3: no status field;
+  "Pending" is an Estimate's TxnStatus, and an estimate is not an invoice). An invoice exists once it is
+  saved, and it is posted then; nothing on the wire marks one as waiting, so none maps to
+  `InvoiceStatus.DRAFT`.
+* Customers carry no time zone in QuickBooks: it comes from the billing address (BillAddr, else ShipAddr:
+  Country, CountrySubDivisionCode, City) through `adapters.time_zones`, else the company's zone
+  (DUECOURSE_COMPANY_TIME_ZONE, else CompanyInfo's CompanyAddr / LegalAddr / Country: `company_zone_from_wire`),
+  else UTC, and `time_zone_source` says which. `country` is the address's (alpha-2), else the company's.
 * Bank lines are the lines of QuickBooks Deposits, id `<deposit id>-<line id>`. The API has no bank-feed
   transactions; money that reached the bank is a Deposit, and each of its lines is either a received
   Payment moved out of Undeposited Funds (matched) or money booked straight to an account (unmatched: cash
@@ -53,6 +60,7 @@ from adapters.ledger import (
 )
 from adapters.ledgers.quickbooks import LEDGER
 from adapters.ledgers.quickbooks.webhooks import event_id, parse_time, vocabulary_entity
+from adapters.time_zones import CompanyZone, country_code, customer_zone, zone_for_address
 
 PAYMENT_REF_MAX = 21  # PaymentRefNum's documented length
 
@@ -74,9 +82,6 @@ NOTE_ENTITIES = {
     "CreditNote": "CreditMemo",
     "BankLine": "Deposit",
 }
-
-_COUNTRIES = {"USA": "US", "UNITED STATES": "US", "CAN": "CA", "CANADA": "CA", "GBR": "GB", "UK": "GB",
-              "UNITED KINGDOM": "GB", "AUS": "AU", "AUSTRALIA": "AU"}
 
 log = logging.getLogger(__name__)
 
@@ -198,19 +203,54 @@ def invoice_from_wire(raw: dict[str, Any], home: str) -> Invoice:
     )
 
 
-def _country(address: Any) -> str:
-    country = str((address or {}).get("Country") or "").strip().upper()
-    if len(country) == 2:
-        return country
-    return _COUNTRIES.get(country, "US")
+def _place(address: Any) -> tuple[str | None, str | None, str | None]:
+    """(Country, CountrySubDivisionCode, City) of a QuickBooks address, each None when blank."""
+    fields = address if isinstance(address, dict) else {}
+
+    def field(name: str) -> str | None:
+        return str(fields.get(name) or "").strip() or None
+
+    return field("Country"), field("CountrySubDivisionCode"), field("City")
 
 
-def customer_from_wire(raw: dict[str, Any], home: str, terms: Mapping[str, int], default_terms: int) -> Customer:
-    """`terms` maps Term ids to their due days (a customer names its Term by id)."""
+def customer_address(raw: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """The place a customer is billed at: BillAddr, else ShipAddr when BillAddr names no place."""
+    billing = _place(raw.get("BillAddr"))
+    return billing if any(billing) else _place(raw.get("ShipAddr"))
+
+
+def address_gives_zone(raw: dict[str, Any]) -> bool:
+    """Whether the customer's own address names its country and zone (no need to know the company's)."""
+    country, region, city = customer_address(raw)
+    return country_code(country) is not None and zone_for_address(country, region, city) is not None
+
+
+def company_zone_from_wire(info: dict[str, Any], configured: CompanyZone | None) -> CompanyZone:
+    """The company's zone: the configured one, else the one its CompanyInfo address gives (CompanyAddr, then
+    LegalAddr, then Country alone); `zone` None when neither says. The country comes from CompanyInfo."""
+    info = info.get("CompanyInfo", info)
+    places = [_place(info.get("CompanyAddr")), _place(info.get("LegalAddr"))]
+    country = next((code for place in places if (code := country_code(place[0]))), None) or country_code(
+        str(info.get("Country") or ""))
+    if configured is not None:
+        return CompanyZone(zone=configured.zone, origin=configured.origin, country=country)
+    for which, (place_country, region, city) in zip(("CompanyAddr", "LegalAddr"), places, strict=True):
+        found = zone_for_address(place_country or country, region, city)
+        if found is not None:
+            return CompanyZone(zone=found[0], origin=f"QuickBooks CompanyInfo {which}", country=country)
+    found = zone_for_address(country)
+    return CompanyZone(zone=found[0] if found else None, origin="QuickBooks CompanyInfo Country", country=country)
+
+
+def customer_from_wire(raw: dict[str, Any], home: str, terms: Mapping[str, int], default_terms: int,
+                       company: CompanyZone | None = None) -> Customer:
+    """`terms` maps Term ids to their due days (a customer names its Term by id); `company` is the company's
+    zone, for a customer whose address gives none."""
     # QuickBooks keeps several addresses in one field, comma separated.
     field = str((raw.get("PrimaryEmailAddr") or {}).get("Address") or "")
     addresses = [a.strip() for a in field.replace(";", ",").split(",") if a.strip()]
     term = ref_of(raw.get("SalesTermRef"))
+    zone = customer_zone(*customer_address(raw), company)
     return Customer(
         id=str(raw["Id"]),
         name=str(raw.get("DisplayName") or raw.get("CompanyName") or raw["Id"]),
@@ -218,7 +258,9 @@ def customer_from_wire(raw: dict[str, Any], home: str, terms: Mapping[str, int],
         alternate_emails=addresses[1:],
         currency=_currency(raw, home),
         terms_days=terms.get(term, default_terms) if term else default_terms,
-        country=_country(raw.get("BillAddr")),
+        time_zone=zone.zone,
+        time_zone_source=zone.source,
+        country=zone.country or (company.country if company is not None else None) or "US",
     )
 
 

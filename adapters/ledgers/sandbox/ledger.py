@@ -299,7 +299,9 @@ class SandboxLedger:
             return self._invoice(session, self._invoice_row(session, invoice_id))
 
     def list_open_invoices(self, customer_id: str | None = None) -> list[Invoice]:
-        return self.list_invoices(customer_id, statuses=[InvoiceStatus(s) for s in OPEN_STATUSES])
+        """Open and partly paid invoices, and drafts (status DRAFT) not yet posted: a backfill starts their
+        lifecycles too, which wait for posting. Callers that want posted ones only filter on status."""
+        return self.list_invoices(customer_id, statuses=[InvoiceStatus(s) for s in (*OPEN_STATUSES, "draft")])
 
     def list_invoices(
         self, customer_id: str | None = None, statuses: Sequence[InvoiceStatus] | None = None
@@ -372,7 +374,7 @@ class SandboxLedger:
         """Open balances by customer and days past due, of the invoices issued by `as_of`."""
         rows: dict[str, AgingRow] = {}
         for invoice in self.list_open_invoices():
-            if invoice.issue_date > as_of:
+            if invoice.issue_date > as_of or invoice.status == InvoiceStatus.DRAFT:
                 continue
             row = rows.setdefault(invoice.customer_id, AgingRow(
                 customer_id=invoice.customer_id, customer_name=invoice.customer_name, currency=invoice.currency))
@@ -496,9 +498,11 @@ class SandboxLedger:
         description: str = "Services",
         lines: list[InvoiceLine] | None = None,
         currency: str | None = None,
+        as_draft: bool = False,
     ) -> Invoice:
         """Creates an open invoice as someone would in the ledger; issued `terms_days` before it falls due
-        unless `issue_date` says otherwise. With `lines`, their amounts must add up to `amount`."""
+        unless `issue_date` says otherwise. With `lines`, their amounts must add up to `amount`. A draft
+        (`as_draft`) is not posted yet: nobody is asked to pay it until `post_invoice`."""
         total = decimal_of(amount, "invoice amount")
         if total <= 0:
             raise PermanentLedgerError(f"invoice amount must be positive, got {total}")
@@ -520,7 +524,23 @@ class SandboxLedger:
                 issue_date=issue_date or due_date - timedelta(days=customer.terms_days),
                 due_date=due_date,
             )
-            return self._invoice(session, self._insert_invoice(session, draft))
+            row = self._insert_invoice(session, draft)
+            if as_draft:
+                row.status = InvoiceStatus.DRAFT.value
+                session.add(row)
+            return self._invoice(session, row)
+
+    def post_invoice(self, invoice_id: str) -> Invoice:
+        """Posts a draft, as approving it in the ledger does: from now on it is open and due."""
+        with self._writing() as session:
+            row = self._invoice_row(session, invoice_id)
+            if row.status != InvoiceStatus.DRAFT.value:
+                raise PermanentLedgerError(f"{_invoice_label(row)} is not a draft (it is {row.status})")
+            row.status = InvoiceStatus.OPEN.value if row.balance == row.total else _status_after(row.balance)
+            row.updated_at = self._clock()
+            session.add(row)
+            self._announce(session, "Invoice", row.id, EventOperation.UPDATE)
+            return self._invoice(session, row)
 
     def pay(self, invoice_id: str, amount: Decimal | None = None, *, on: date, reference: str = "") -> Payment:
         """Records a payment of one invoice (the whole balance unless `amount` says otherwise), as if
@@ -530,6 +550,8 @@ class SandboxLedger:
             balance = Money(amount=invoice.balance, currency=invoice.currency)
             if invoice.status == InvoiceStatus.VOID.value:
                 raise PermanentLedgerError(f"{_invoice_label(invoice)} is void")
+            if invoice.status == InvoiceStatus.DRAFT.value:
+                raise PermanentLedgerError(f"{_invoice_label(invoice)} is a draft: post it before paying it")
             if amount is None:
                 if invoice.balance <= 0:
                     raise PermanentLedgerError(

@@ -147,8 +147,11 @@ class XeroLedger:
         return mapping.invoice_from_wire(invoice, self._currency_of(invoice))
 
     def list_open_invoices(self, customer_id: str | None = None) -> list[Invoice]:
-        query: dict[str, Any] = {"where": 'Type=="ACCREC" AND AmountDue>0', "statuses": ["AUTHORISED"],
-                                 "order": "DueDate ASC", "unitdp": 4}
+        """ACCREC invoices with money due: AUTHORISED ones, and DRAFT / SUBMITTED ones (status DRAFT: their
+        lifecycle waits for approval), soonest due first."""
+        query: dict[str, Any] = {"where": 'Type=="ACCREC" AND AmountDue>0',
+                                 "statuses": list(mapping.OPEN_OR_DRAFT_STATUSES), "order": "DueDate ASC",
+                                 "unitdp": 4}
         if customer_id is not None:
             query["contact_i_ds"] = [mapping.guid(customer_id, "customer")]
         invoices = self._pages("listing open invoices", self._api.get_invoices, lambda r: r.invoices, **query)

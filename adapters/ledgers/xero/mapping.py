@@ -3,8 +3,9 @@
 * Customer = Contact. Currency is the contact's DefaultCurrency, else the organisation's base currency;
   terms_days comes from PaymentTerms.Sales when its type is DAYSAFTERBILLDATE (other Xero term types have no
   fixed day count and keep the default 30); country and time zone are the organisation's (Xero keeps Windows
-  zone ids: a zone with no IANA name here is "UTC").
-* Invoice = an ACCREC Invoice. Balance is AmountDue (0 once VOIDED). Status: DRAFT/SUBMITTED -> draft,
+  zone ids: a zone with no IANA name here is "UTC"), and `time_zone_source` says which it was.
+* Invoice = an ACCREC Invoice. Balance is AmountDue (0 once VOIDED). Status: DRAFT/SUBMITTED -> draft
+  (never dunned; listed by `list_open_invoices` so their lifecycle can wait for approval),
   AUTHORISED -> open (partially_paid once anything is paid or credited), PAID -> paid, VOIDED/DELETED -> void.
   Drafts are created AUTHORISED with `line_amount_types` (Inclusive by default), so the total Xero keeps
   is exactly the sum of the draft's lines whatever tax the sales account carries.
@@ -94,6 +95,8 @@ TIME_ZONES = {
     "SOUTHAFRICASTANDARDTIME": "Africa/Johannesburg", "SINGAPORESTANDARDTIME": "Asia/Singapore",
     "WEUROPESTANDARDTIME": "Europe/Berlin", "ROMANCESTANDARDTIME": "Europe/Paris", "UTC": "UTC",
 }
+# What `list_open_invoices` asks for: approved invoices, and the drafts and submitted ones waiting for approval.
+OPEN_OR_DRAFT_STATUSES = ("AUTHORISED", "DRAFT", "SUBMITTED")
 INVOICE_STATUSES = {"DRAFT": InvoiceStatus.DRAFT, "SUBMITTED": InvoiceStatus.DRAFT, "PAID": InvoiceStatus.PAID,
                     "VOIDED": InvoiceStatus.VOID, "DELETED": InvoiceStatus.VOID}
 QUOTE_STATUSES = {"DRAFT": EstimateStatus.PENDING, "SENT": EstimateStatus.PENDING,
@@ -200,12 +203,20 @@ class Organisation:
     base_currency: str
     country: str
     time_zone: str
+    # Where time_zone came from, shown with each customer's stage.
+    time_zone_source: str = "Xero organisation time zone"
 
 
 def organisation_from_wire(org: Any) -> Organisation:
-    zone = iana_time_zone(TIME_ZONES.get(_text(org.timezone).upper())) or "UTC"
+    windows = _text(org.timezone)
+    zone = iana_time_zone(TIME_ZONES.get(windows.upper()))
+    if zone is None:
+        source = (f"UTC: the Xero organisation's time zone {windows!r} has no IANA name here" if windows
+                  else "UTC: the Xero organisation names no time zone")
+    else:
+        source = f"Xero organisation time zone {windows} ({zone})"
     return Organisation(base_currency=_text(org.base_currency) or "USD", country=_text(org.country_code) or "US",
-                        time_zone=zone)
+                        time_zone=zone or "UTC", time_zone_source=source)
 
 
 def customer_from_wire(contact: Any, org: Organisation) -> Customer:
@@ -217,7 +228,7 @@ def customer_from_wire(contact: Any, org: Organisation) -> Customer:
                   if p.email_address and p.include_in_emails and p.email_address != contact.email_address]
     return Customer(id=contact.contact_id, name=contact.name, email=contact.email_address or None,
                     alternate_emails=alternates, currency=_text(contact.default_currency) or org.base_currency,
-                    terms_days=terms, time_zone=org.time_zone,
+                    terms_days=terms, time_zone=org.time_zone, time_zone_source=org.time_zone_source,
                     country=org.country if len(org.country) == 2 else "US")
 
 

@@ -15,6 +15,9 @@ both branches of every `workflow.patched` stay replayed.
 - `invoice_lifecycle_paid.json`: before `only-changed-search-attributes-upserted` (all ten search
   attributes upserted on every state change) and `continue-as-new-while-awaiting-approval-or-reconsent`.
 - `invoice_lifecycle_paid_changed_upserts.json`: with both (what this script writes).
+- `invoice_lifecycle_day_one.json`: with `day-one-collectors-drafts-bounces` (issue 9): the policy read
+  before each step, a collector's pause, assignment and note, a promise broken, a delivery status
+  notification moving the reminder to the customer's alternate contact, then paid.
 - `invoice_lifecycle_resumed_approval.json`: one run of a life forced to continue as new often
   (`history_limit`): the run that began with the first reminder awaiting approval, carried over from the
   run before, and took the approval, sent the reminder and continued as new again.
@@ -39,6 +42,7 @@ from workflows.lifecycle_messages import DisputeSignal, LifecycleInput, Lifecycl
 HERE = Path(__file__).resolve().parent
 PAID = HERE / "invoice_lifecycle_paid_changed_upserts.json"
 RESUMED = HERE / "invoice_lifecycle_resumed_approval.json"
+DAY_ONE = HERE / "invoice_lifecycle_day_one.json"
 
 
 async def record_paid_life() -> WorkflowHistory:
@@ -61,6 +65,48 @@ async def record_paid_life() -> WorkflowHistory:
                 await life.pay_in_full()
                 result = await handle.result()
                 if result.stage != Stage.CLOSED or [r.level for r in result.reminders] != [1, 2, 3]:
+                    raise SystemExit(f"unexpected life, not recorded: {result.stage}, {result.reminders}")
+                history = await handle.fetch_history()
+            life.ledger.close()
+    finally:
+        await env.shutdown()
+    return history
+
+
+async def record_day_one_life() -> WorkflowHistory:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from workflows.lifecycle_messages import AssignSignal, BouncedSignal, NoteSignal, PauseSignal, PromiseToPaySignal
+
+    env = await start_time_skipping()
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            life = Life.in_directory(env, Path(directory))
+            due = await life.open_invoice()
+            assert life.invoice is not None
+            customer = life.ledger.add_customer("Fabrikam", email="ap@fabrikam.test", time_zone="UTC", country="US",
+                                                alternate_emails=["billing@fabrikam.test"])
+            life.invoice = life.ledger.add_invoice(customer.id, Decimal("640.00"), due_date=due)
+            async with life.worker():
+                handle = await life.start()
+                await life.live_until(lambda: len(life.mailer.sent) == 1, max_days=30)
+                await handle.signal(InvoiceLifecycle.bounced, BouncedSignal(address="ap@fabrikam.test"))
+                await life.settle()
+                await handle.signal(InvoiceLifecycle.assign, AssignSignal(collector="sam@test"))
+                await handle.signal(InvoiceLifecycle.add_note, NoteSignal(text="called AP", by="sam@test"))
+                await handle.signal(InvoiceLifecycle.pause_dunning,
+                                    PauseSignal(until=await life.today() + timedelta(days=2), reason="travel"))
+                await life.settle()
+                for _ in range(3):
+                    await life.next_day()
+                await handle.signal(InvoiceLifecycle.promise_to_pay,
+                                    PromiseToPaySignal(until=await life.today() + timedelta(days=2)))
+                await life.settle()
+                await life.live_until(lambda: len(life.mailer.sent) == 3, max_days=30)
+                await life.pay_in_full()
+                result = await handle.result()
+                if result.stage != Stage.CLOSED or not result.broken_promises or not result.bad_addresses:
                     raise SystemExit(f"unexpected life, not recorded: {result.stage}, {result.reminders}")
                 history = await handle.fetch_history()
             life.ledger.close()
@@ -103,8 +149,15 @@ async def first_run_resuming_an_approval(client: Client, handle: WorkflowHandle[
     raise SystemExit("no run resumed an approval, not recorded")
 
 
+RECORDINGS = {"paid": (PAID, record_paid_life), "resumed": (RESUMED, record_resumed_approval),
+              "day-one": (DAY_ONE, record_day_one_life)}
+
+
 def main() -> None:
-    for path, recording in ((PAID, record_paid_life), (RESUMED, record_resumed_approval)):
+    """`record.py [NAME ...]`: the named recordings (paid, resumed, day-one), each written anew; all without
+    names. Name only the new one: the older files are the older code's, and must stay as they are."""
+    for name in sys.argv[1:] or RECORDINGS:
+        path, recording = RECORDINGS[name]
         history = asyncio.run(recording())
         path.write_text(history.to_json() + "\n")
         print(f"wrote {path}: {len(history.events)} events", file=sys.stderr)

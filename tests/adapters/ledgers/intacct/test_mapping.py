@@ -70,7 +70,9 @@ def test_recorded_customer_and_invoice_payloads_map_exactly(emulator: IntacctEmu
     emulator.seed(CUSTOMER, ACME)
     emulator.seed(INVOICE, INVOICE_0042)
     assert ledger.get_customer("58") == Customer(id="58", name="Acme Ltd", email="ap@acme.example", currency="USD",
-                                                 terms_days=30, country="US", credit_limit=usd("10000"))
+                                                 terms_days=30, time_zone="America/Los_Angeles",
+                                                 time_zone_source="address: Springfield, CA, US", country="US",
+                                                 credit_limit=usd("10000"))
     invoice = ledger.get_invoice("1234")
     assert invoice.id == "1234" and invoice.number == "INV-0042"
     assert invoice.customer_id == "58" and invoice.customer_name == "Acme Ltd"

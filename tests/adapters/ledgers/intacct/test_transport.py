@@ -197,8 +197,11 @@ def test_open_invoices_page_through_the_query_service(connect: Connect, emulator
     assert [i.due_date for i in open_now] == sorted(dues[:4])
     pages = [r.body for r in emulator.requests[queries:] if r.path == "/services/core/query"]
     assert [(p["start"], p["size"]) for p in pages] == [(1, 2), (3, 2)]
-    assert {"$in": {"state": ["posted", "partiallyPaid", "selected"]}} in pages[0]["filters"]
+    assert {"$in": {"state": ["posted", "partiallyPaid", "selected", "draft"]}} in pages[0]["filters"]
+    queries = len(emulator.requests)
     overdue = port.list_overdue_invoices(TODAY + timedelta(days=25), customer_id=customer.id)
+    pages = [r.body for r in emulator.requests[queries:] if r.path == "/services/core/query"]
+    assert {"$in": {"state": ["posted", "partiallyPaid", "selected"]}} in pages[0]["filters"]  # drafts: never overdue
     assert [i.due_date for i in overdue] == [TODAY + timedelta(days=10), TODAY + timedelta(days=20)]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -496,3 +496,22 @@ def test_concurrent_writers_do_not_lock_each_other_out(tmp_path: Path) -> None:
     assert len({i.number for i in invoices}) == len(invoices)
     assert len(setup.list_payments()) == 3 * rounds
     assert len(setup.events()) == 1 + len(invoices) + 2 * 3 * rounds
+
+
+def test_a_draft_is_listed_as_open_work_but_is_not_due_until_it_is_posted(ledger: SandboxLedger) -> None:
+    customer = ledger.add_customer("Draftwell Ltd", email="ap@draftwell.example")
+    draft = ledger.add_invoice(customer.id, Decimal("700.00"), due_date=date(2026, 3, 1), as_draft=True)
+    assert draft.status == InvoiceStatus.DRAFT
+    # A backfill sees it (its lifecycle waits for posting); aging and payments do not.
+    assert [(i.id, i.status) for i in ledger.list_open_invoices()] == [(draft.id, InvoiceStatus.DRAFT)]
+    assert ledger.aging_report(date(2026, 4, 1)) == []
+    with pytest.raises(PermanentLedgerError, match="draft: post it before paying it"):
+        ledger.pay(draft.id, on=date(2026, 3, 2))
+    before = last_seq(ledger)
+
+    posted = ledger.post_invoice(draft.id)
+    assert posted.status == InvoiceStatus.OPEN and posted.balance == usd("700.00")
+    assert entity_events(ledger, since=before) == [("Invoice", draft.id, EventOperation.UPDATE)]
+    assert [row.customer_id for row in ledger.aging_report(date(2026, 4, 1))] == [customer.id]
+    with pytest.raises(PermanentLedgerError, match="is not a draft"):
+        ledger.post_invoice(draft.id)
