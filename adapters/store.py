@@ -192,6 +192,7 @@ class AuditRecord(BaseModel):
     model: str | None = None
     approver: str | None = None
     result: str = ""
+    at: datetime | None = None  # when it was recorded (set by the store; ignored when recording)
 
 
 KILL_SWITCH = "kill_switch"
@@ -381,6 +382,7 @@ class Store:
                     idempotency_key=row.idempotency_key, workflow_id=row.workflow_id,
                     invoice_id=row.invoice_id, action=row.action, inputs=json.loads(row.inputs),
                     rule_version=row.rule_version, model=row.model, approver=row.approver, result=row.result,
+                    at=row.at,
                 )
                 for row in session.exec(query)
             ]

@@ -151,7 +151,8 @@ def last_contact(state: LifecycleState) -> str | None:
 
 def _audit_entry(record: AuditRecord) -> dict[str, Any]:
     source = str(record.inputs.get("source") or "workflow")
-    return {"action": record.action, "result": record.result, "approver": record.approver,
+    return {"at": record.at.isoformat() if record.at else None,
+            "action": record.action, "result": record.result, "approver": record.approver,
             "rule_version": record.rule_version, "model": record.model, "inputs": record.inputs,
             "source": source, "to_ledger": source not in PERSON_SOURCES, "idempotency_key": record.idempotency_key}
 
@@ -273,7 +274,8 @@ def story_text(story: dict[str, Any]) -> str:
         lines.append("Notes:")
         lines += [f"  {n['at']} {n['by']}: {n['text']}" for n in s["notes"]]
     lines.append("Audit log:" if s["audit"] else "Audit log: nothing recorded")
-    lines += [f"  {a['action']}: {a['result']}" + (f" [{a['approver']}]" if a["approver"] else "")
+    lines += [f"  {(a['at'] or '')[:19]} {a['action']}: {a['result']}"
+              + (f" [{a['approver']}]" if a["approver"] else "")
               + ("" if a["to_ledger"] else f" (via {a['source']})") for a in s["audit"]]
     lines.append("Ledger notes written:" if s["ledger_notes"] else "Ledger notes written: none")
     lines += [f"  {note}" for note in s["ledger_notes"]]

@@ -129,6 +129,7 @@ class InvoiceLifecycle(ApprovalInterface):
         self._day_one = False  # PATCH_DAY_ONE, decided once at the start of each run
         self._policy: Policy | None = None  # the collections policy, read with the first ledger read of a run
         self._policy_changed = False  # since the step being taken was worked out
+        self._published_collector: str | None = None  # the owner the search attributes last showed
 
     # --- messages: handlers only change state; run() acts ------------------------------------------
 
@@ -598,10 +599,16 @@ class InvoiceLifecycle(ApprovalInterface):
             await workflow.wait_condition(
                 lambda: self.state.decision is not None or self.state.refresh_needed or bool(self.state.dispute)
                 or (may_continue_as_new and self._history_is_long())
-                or (self._day_one and self._collector_hold() is not None)
+                or (self._day_one and (self._collector_hold() is not None or self._collector_asked()))
             )
             if self.state.decision is not None or self._collector_hold() is not None:
                 break
+            if self._day_one and self._collector_asked() and not self.state.refresh_needed:
+                # A note, an assignment or a hand back while the reminder awaits a person: done now; the
+                # question stays open (a hand back concerns escalation, not this reminder).
+                await self._collector_work()
+                self._set_stage(Stage.AWAITING_APPROVAL, self._awaiting(pending))
+                continue
             if not self.state.refresh_needed:
                 await self._continue_as_new()
             # Something changed in the ledger: the draft stands unless the invoice is settled or its
@@ -628,6 +635,11 @@ class InvoiceLifecycle(ApprovalInterface):
         return f"approval of the level {pending.level} reminder ({pending.why})"
 
     # --- collectors in the loop -------------------------------------------------------------------------
+
+    def _collector_asked(self) -> bool:
+        """A collector's note, hand back or new assignment that the workflow has not acted on yet."""
+        return (self.state.notes_written < len(self.state.notes) or self.state.handed_back
+                or self.state.assigned_to != self._published_collector)
 
     async def _collector_work(self) -> None:
         """What collectors asked for since the last turn: notes to write, a hand back to automation."""
@@ -807,6 +819,7 @@ class InvoiceLifecycle(ApprovalInterface):
             updates = [update for update in updates if current.get(update.key) != update.value]
         if updates:
             workflow.upsert_search_attributes(updates)
+        self._published_collector = self.state.assigned_to
         workflow.set_current_details(self._details(invoice, level))
 
     def _search_attributes(self, invoice: Invoice, level: int) -> list[SearchAttributeUpdate[Any]]:

@@ -121,7 +121,7 @@ async def test_a_broken_promise_resumes_dunning_and_is_recorded_on_the_customer(
     assert state.broken_promises == [promised]
     assert state.promise_until is None
     broken = [entry for entry in life.store.list_audit(workflow_id=handle.id) if entry.action == "promise broken"]
-    assert len(broken) == 1
+    assert len(broken) == 1 and broken[0].at is not None
     assert life.invoice is not None
     assert broken[0].inputs["customer_id"] == life.invoice.customer_id
     assert broken[0].inputs["promised"] == promised.isoformat()
@@ -259,3 +259,27 @@ async def test_ledger_events_still_wake_a_paused_invoice_that_was_paid(life: Lif
                             LedgerEventSignal(event_id=uuid.uuid4().hex, entity="Payment", operation="create"))
         result = await handle.result()
     assert result.closed_reason == "paid in full"
+
+
+async def test_a_note_and_an_assignment_while_a_reminder_awaits_approval_are_acted_on_at_once(life: Life) -> None:
+    await open_with_alternate(life)
+    async with life.worker():
+        handle = await life.start()
+        for _ in range(LEAD_DAYS):
+            await life.env.sleep(timedelta(days=1))
+            await life.settle()
+            if await life.pending() is not None:
+                break
+        pending = await life.pending()
+        assert pending is not None
+        await handle.signal(InvoiceLifecycle.assign, AssignSignal(collector="rita@northwind.test"))
+        await handle.signal(InvoiceLifecycle.add_note, NoteSignal(text="AP asked for a copy", by="rita"))
+        await life.settle()
+        assert life.invoice is not None
+        assert any("AP asked for a copy" in note for note in life.ledger.notes("Invoice", life.invoice.id))
+        assert (await handle.describe()).typed_search_attributes.get(sa.COLLECTOR) == "rita@northwind.test"
+        still = await life.pending()
+        assert still is not None and still.item_id == pending.item_id
+        assert (await life.status()).stage == Stage.AWAITING_APPROVAL
+        await life.approve_pending()
+    assert [mail.to for mail in life.mailer.sent] == [BILLING_EMAIL]
