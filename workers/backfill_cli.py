@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from workers.cli import EXIT_USAGE, json_flag
+from workers.exit import finish
 
 if TYPE_CHECKING:
     from workers.cli import Commands
@@ -82,26 +82,15 @@ def cmd_sync_full(args: argparse.Namespace) -> int:
         summary = asyncio.run(_follow(settings, args.ledger, args.tenant, quiet=args.json))
     except SyncError as error:
         print(f"duecourse: {error}", file=sys.stderr)
-        return _finish(EXIT_USAGE)
+        return finish(EXIT_USAGE)
     except _Failed as failed:
         print(f"duecourse: the backfill of {args.ledger} ({args.tenant}) failed: {failed}", file=sys.stderr)
-        return _finish(1)
+        return finish(1)
     if args.json:
         print(json.dumps(summary.model_dump(mode="json")))
     else:
         print(f"backfill of {args.ledger} ({args.tenant}) done: {summary.line()}")
-    return _finish(0)
-
-
-def _finish(code: int) -> int:
-    """Exit at once when run as the `duecourse` program: the Temporal client's native threads can outlive
-    the interpreter's shutdown and abort it ("PyGILState_Release ... finalizing", exit 134) after the
-    answer was printed. Everything is written and flushed by then; in-process callers get the code back."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if os.path.basename(sys.argv[0]) == "duecourse":
-        os._exit(code)
-    return code
+    return finish(0)
 
 
 class _Failed(Exception):

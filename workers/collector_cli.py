@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from workers.cli import EXIT_USAGE, amount, iso_date, json_flag
+from workers.exit import finish
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -57,23 +58,12 @@ def _run(args: argparse.Namespace,
         payload, human = asyncio.run(main())
     except StoryError as error:
         print(f"duecourse: {error.message}", file=sys.stderr)
-        return _finish(error.code)
+        return finish(error.code)
     if args.json:
         print(json.dumps(payload, default=str))
     else:
         print(human)
-    return _finish(0)
-
-
-def _finish(code: int) -> int:
-    """Exit at once when run as the `duecourse` program: the Temporal client's native threads can outlive
-    the interpreter's shutdown and abort it ("PyGILState_Release ... finalizing", exit 134) after the
-    answer was printed. Everything is written and flushed by then; in-process callers get the code back."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if os.path.basename(sys.argv[0]) == "duecourse":
-        os._exit(code)
-    return code
+    return finish(0)
 
 
 def _act(args: argparse.Namespace, request: CollectorAction) -> int:

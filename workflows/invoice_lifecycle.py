@@ -90,6 +90,9 @@ PATCH_CONTINUE_AS_NEW_WHILE_WAITING = "continue-as-new-while-awaiting-approval-o
 # Issue 9: drafts wait to be posted; pause, assign, notes, hand back, broken promises; bounces move to the
 # next contact; a send held by the kill switch gives way to a dispute or pause that arrives meanwhile.
 PATCH_DAY_ONE = "day-one-collectors-drafts-bounces"
+# The audit log is written behind the life, in order: a ledger note held by the kill switch no longer holds
+# the lifecycle with it (a reminder is still drafted and put to a human while outbound actions are held).
+PATCH_AUDITS_BEHIND = "audit-written-behind-the-life"
 HISTORY_LIMIT = 5_000
 SEEN_EVENTS_KEPT = 200
 
@@ -97,7 +100,6 @@ SEEN_EVENTS_KEPT = 200
 # a send is one SMTP exchange, an audit line is a database row and maybe a note in the ledger. The
 # drafting retry policy lives with the template fallback it must leave room for (activities/messaging.py).
 LEDGER_READ_TIMEOUT = timedelta(seconds=60)
-POLICY_READ_TIMEOUT = timedelta(seconds=10)  # a local file read
 LEDGER_READ_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 DRAFTING_TIMEOUT = timedelta(seconds=120)
 # No attempt limit: a held kill switch or an SMTP outage waits; the outbox makes every retry idempotent.
@@ -125,11 +127,13 @@ class InvoiceLifecycle(ApprovalInterface):
         self.state = LifecycleState()
         self._input: LifecycleInput | None = None
         self._wake = 0  # bumped by every signal that may change what run() should do
-        self._notes_to_write = 0
         self._day_one = False  # PATCH_DAY_ONE, decided once at the start of each run
         self._policy: Policy | None = None  # the collections policy, read with the first ledger read of a run
         self._policy_changed = False  # since the step being taken was worked out
         self._published_collector: str | None = None  # the owner the search attributes last showed
+        self._audits_behind = False  # PATCH_AUDITS_BEHIND, decided once at the start of each run
+        self._audit_backlog: list[AuditInput] = []  # in order; written one by one by `_write_audits`
+        self._audit_writer: asyncio.Task[None] | None = None
 
     # --- messages: handlers only change state; run() acts ------------------------------------------
 
@@ -179,7 +183,6 @@ class InvoiceLifecycle(ApprovalInterface):
     @workflow.signal
     def add_note(self, note: NoteSignal) -> None:
         self.state.notes = [*self.state.notes, CollectorNote(at=workflow.now(), by=note.by, text=note.text)]
-        self._notes_to_write += 1
         self._wake += 1
 
     @workflow.signal
@@ -228,6 +231,7 @@ class InvoiceLifecycle(ApprovalInterface):
     async def run(self, request: LifecycleInput) -> LifecycleState:
         self._input = request
         self._day_one = workflow.patched(PATCH_DAY_ONE)
+        self._audits_behind = self._day_one and workflow.patched(PATCH_AUDITS_BEHIND)
         if request.state is not None:
             self.state = request.state
             self.state.runs += 1
@@ -238,9 +242,11 @@ class InvoiceLifecycle(ApprovalInterface):
             self._publish()
         elif self.state.invoice is None or request.state is None:
             if not await self._refresh():
+                await self._audits_written()
                 return self.state
         while await self._turn():
             pass
+        await self._audits_written()
         return self.state
 
     async def _turn(self) -> bool:
@@ -547,25 +553,26 @@ class InvoiceLifecycle(ApprovalInterface):
             raise
 
     async def _resend_bounced(self) -> None:
-        """A delivery status notification came back for a reminder already sent: the same reminder goes to
-        the next contact, or the invoice goes to a collector when none is left."""
-        for record in reversed(self.state.reminders):
-            if record.outcome != "sent" or not record.to or record.to.lower() not in self.state.bad_addresses:
-                continue
+        """Delivery status notifications came back for reminders already sent: each is recorded as bounced,
+        and when the latest reminder is among them it goes again to the next contact (an older one is not
+        sent again: the latest already says more), or the invoice goes to a collector when none is left."""
+        sent = [record for record in self.state.reminders if record.outcome == "sent"]
+        bounced = [record for record in sent if record.to and record.to.lower() in self.state.bad_addresses]
+        for record in bounced:
             record.outcome = "bounced"
             record.reason = "delivery status notification: address bad"
             self.state.reminders_sent = max(self.state.reminders_sent - 1, 0)
             await self._audit(f"reminder-bounced:L{record.level}:{record.to}", "reminder bounced",
                               f"level {record.level} to {record.to}: a delivery status notification came back")
-            level = next((rung for rung in self._ladder().levels if rung.level == record.level), None)
-            if level is None or record.subject is None or record.body is None:
-                return
-            draft = Draft(subject=record.subject, body=record.body,
-                          drafter="llm" if record.drafter == "llm" else "template",
-                          prompt_id="resend-after-bounce", prompt_version="1")
-            await self._invoice_still_open()
-            await self._send(level, draft, record.subject, record.body, approved_by=record.approver)
+        latest = sent[-1]
+        level = next((rung for rung in self._ladder().levels if rung.level == latest.level), None)
+        if latest not in bounced or level is None or latest.subject is None or latest.body is None:
             return
+        draft = Draft(subject=latest.subject, body=latest.body,
+                      drafter="llm" if latest.drafter == "llm" else "template",
+                      prompt_id="resend-after-bounce", prompt_version="1")
+        await self._invoice_still_open()
+        await self._send(level, draft, latest.subject, latest.body, approved_by=latest.approver)
 
     # --- approval --------------------------------------------------------------------------------------
 
@@ -700,6 +707,7 @@ class InvoiceLifecycle(ApprovalInterface):
 
     async def _continue_as_new(self) -> NoReturn:
         """A fresh run with the same state, so the history stays short and nothing lived is lost."""
+        await self._audits_written()
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(self._request().model_copy(update={"state": self.state}))
 
@@ -776,22 +784,44 @@ class InvoiceLifecycle(ApprovalInterface):
                      draft: Draft | None = None, extra: dict[str, str] | None = None) -> None:
         request = self._request()
         invoice = self.state.invoice
+        entry = AuditInput(
+            idempotency_key=f"{request.ledger}:{request.tenant}:{request.invoice_id}:{step}",
+            workflow_id=workflow.info().workflow_id, invoice_id=request.invoice_id, action=action,
+            inputs={
+                "balance": str(invoice.balance) if invoice else None,
+                "due_date": invoice.due_date.isoformat() if invoice else None,
+                "stage": self.state.stage.value,
+                "prompt": f"{draft.prompt_id}@{draft.prompt_version}" if draft else None,
+                "drafter": draft.drafter if draft else None,
+                **(extra or {}),
+            },
+            rule_version=RULES_VERSION, model=draft.model if draft else None, approver=approver,
+            result=result, ledger=request.ledger, tenant=request.tenant,
+        )
+        if not self._audits_behind:
+            await self._record_audit(entry)
+            return
+        self._audit_backlog.append(entry)
+        if self._audit_writer is None or self._audit_writer.done():
+            self._audit_writer = asyncio.create_task(self._write_audits())
+
+    async def _write_audits(self) -> None:
+        """Writes the backlog in order; the entry stays first in line until its activity has succeeded."""
+        while self._audit_backlog:
+            await self._record_audit(self._audit_backlog[0])
+            self._audit_backlog.pop(0)
+
+    async def _audits_written(self) -> None:
+        """Before the run ends or continues as new: every audit line written (held while the kill switch is)."""
+        writer = self._audit_writer
+        if self._audits_behind and writer is not None:
+            await workflow.wait_condition(lambda: not self._audit_backlog or writer.done())
+            if self._audit_backlog:
+                await writer  # it ended with entries left: its error is this run's
+
+    async def _record_audit(self, entry: AuditInput) -> None:
         await workflow.execute_activity_method(
-            MessagingActivities.record_audit,
-            AuditInput(
-                idempotency_key=f"{request.ledger}:{request.tenant}:{request.invoice_id}:{step}",
-                workflow_id=workflow.info().workflow_id, invoice_id=request.invoice_id, action=action,
-                inputs={
-                    "balance": str(invoice.balance) if invoice else None,
-                    "due_date": invoice.due_date.isoformat() if invoice else None,
-                    "stage": self.state.stage.value,
-                    "prompt": f"{draft.prompt_id}@{draft.prompt_version}" if draft else None,
-                    "drafter": draft.drafter if draft else None,
-                    **(extra or {}),
-                },
-                rule_version=RULES_VERSION, model=draft.model if draft else None, approver=approver,
-                result=result, ledger=request.ledger, tenant=request.tenant,
-            ),
+            MessagingActivities.record_audit, entry,
             start_to_close_timeout=RECORDING_TIMEOUT, retry_policy=RECORDING_RETRY,
         )
 

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,18 @@ class DevStack:
         assert len(lines) == 1, f"--json must print exactly one JSON object, got: {result.stdout!r}"
         parsed: dict[str, Any] = json.loads(lines[0])
         return parsed
+
+
+def running_stack(home: Path, day_seconds: int, **options: Any) -> Iterator[DevStack]:
+    """A started stack for a module-scoped fixture (`yield from running_stack(...)`), stopped after; a stack
+    that does not stop cleanly fails the module."""
+    dev = DevStack(home=home, day_seconds=day_seconds, **options)
+    dev.start()
+    try:
+        yield dev
+    finally:
+        code = dev.stop()
+        assert code == 0, f"duecourse dev did not stop cleanly ({code}):\n{dev.log()}"
 
 
 def wait_until(predicate: Any, timeout: float = 60, interval: float = 0.3, what: str = "condition") -> Any:

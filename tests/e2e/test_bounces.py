@@ -18,20 +18,14 @@ import pytest
 
 from adapters.store import Store
 
-from .stack import DevStack, pending_for, status, wait_until
+from .stack import DevStack, pending_for, running_stack, status, wait_until
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    dev = DevStack(home=tmp_path_factory.mktemp("duecourse-bounces"), day_seconds=4)
-    dev.start()
-    try:
-        yield dev
-    finally:
-        code = dev.stop()
-        assert code == 0, f"duecourse dev did not stop cleanly ({code}):\n{dev.log()}"
+    yield from running_stack(tmp_path_factory.mktemp("duecourse-bounces"), 4)
 
 
 def captured(home: Path, to: str) -> list[Message]:

@@ -17,20 +17,14 @@ import pytest
 from adapters.ledgers.sandbox import SandboxLedger
 from workers.settings import read_stack
 
-from .stack import DUECOURSE, DevStack, pending_for, wait_until, workflows_for
+from .stack import DUECOURSE, DevStack, pending_for, running_stack, wait_until, workflows_for
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    dev = DevStack(home=tmp_path_factory.mktemp("duecourse-collectors"), day_seconds=8)
-    dev.start()
-    try:
-        yield dev
-    finally:
-        code = dev.stop()
-        assert code == 0, f"duecourse dev did not stop cleanly ({code}):\n{dev.log()}"
+    yield from running_stack(tmp_path_factory.mktemp("duecourse-collectors"), 8)
 
 
 def run(stack: DevStack, *args: str) -> subprocess.CompletedProcess[str]:

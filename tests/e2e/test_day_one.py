@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .stack import DevStack, outbox_for, pending_for, status, wait_until, workflows_for
+from .stack import DevStack, outbox_for, pending_for, running_stack, status, wait_until, workflows_for
 
 pytestmark = pytest.mark.e2e
 
@@ -23,13 +23,7 @@ DAY = 3  # real seconds per ledger day
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    dev = DevStack(home=tmp_path_factory.mktemp("duecourse-day-one"), day_seconds=DAY)
-    dev.start()
-    try:
-        yield dev
-    finally:
-        code = dev.stop()
-        assert code == 0, f"duecourse dev did not stop cleanly ({code}):\n{dev.log()}"
+    yield from running_stack(tmp_path_factory.mktemp("duecourse-day-one"), DAY)
 
 
 @pytest.fixture(scope="module")

@@ -17,20 +17,14 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from adapters.ledgers.sandbox import SIGNATURE_HEADER, SandboxLedger, event_body, sign
 
-from .stack import DevStack, outbox_for, pending_for, status, temporal, wait_until, workflows_for
+from .stack import DevStack, outbox_for, pending_for, running_stack, status, temporal, wait_until, workflows_for
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    dev = DevStack(home=tmp_path_factory.mktemp("duecourse-home"), day_seconds=4)
-    dev.start()
-    try:
-        yield dev
-    finally:
-        code = dev.stop()
-        assert code == 0, f"duecourse dev did not stop cleanly ({code}):\n{dev.log()}"
+    yield from running_stack(tmp_path_factory.mktemp("duecourse-home"), 4)
 
 
 def new_invoice(stack: DevStack, name: str, amount: str, due_in_days: int) -> dict[str, Any]:

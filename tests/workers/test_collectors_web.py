@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from adapters.ledgers.sandbox import SandboxLedger
-from tests.e2e.stack import DevStack, pending_for, wait_until
+from tests.e2e.stack import DevStack, pending_for, running_stack, wait_until
 from workers.settings import read_stack
 
 pytestmark = pytest.mark.e2e
@@ -24,13 +24,7 @@ HOSTILE = '<img src=x onerror="document.title=1"> Evil & "Co"'
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    dev = DevStack(home=tmp_path_factory.mktemp("duecourse-collectors-web"), day_seconds=4)
-    dev.start()
-    try:
-        yield dev
-    finally:
-        code = dev.stop()
-        assert code == 0, f"duecourse dev did not stop cleanly ({code}):\n{dev.log()}"
+    yield from running_stack(tmp_path_factory.mktemp("duecourse-collectors-web"), 4)
 
 
 @pytest.fixture

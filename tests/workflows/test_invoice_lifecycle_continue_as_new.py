@@ -52,7 +52,7 @@ from workflows.lifecycle_messages import (
 )
 
 # Low enough that a run rarely lives through a whole dunning level, high enough that each run makes progress.
-SHORT_HISTORY = 12
+SHORT_HISTORY = 13  # each run records two patch markers before its first ledger read
 
 
 async def carried_states(client: Client, handle: WorkflowHandle[InvoiceLifecycle, LifecycleState],

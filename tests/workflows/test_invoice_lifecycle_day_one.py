@@ -283,3 +283,54 @@ async def test_a_note_and_an_assignment_while_a_reminder_awaits_approval_are_act
         assert (await life.status()).stage == Stage.AWAITING_APPROVAL
         await life.approve_pending()
     assert [mail.to for mail in life.mailer.sent] == [BILLING_EMAIL]
+
+
+async def test_a_late_dsn_resends_only_the_latest_reminder_to_the_alternate(life: Life) -> None:
+    await open_with_alternate(life)
+    async with life.worker():
+        handle = await life.start()
+        await life.live_until(lambda: len(life.mailer.sent) == 2, max_days=LEAD_DAYS + 10)
+        first, second = life.mailer.sent
+        assert first.to == second.to == BILLING_EMAIL
+        await handle.signal(InvoiceLifecycle.bounced, BouncedSignal(address=BILLING_EMAIL,
+                                                                    message_id=first.message_id))
+        await life.settle()
+        state = await life.status()
+    # Both are recorded as bounced; the second, which says more, goes again to the alternate; the first not.
+    assert [(mail.to, mail.subject) for mail in life.mailer.sent[2:]] == [(ALTERNATE, second.subject)]
+    assert [(r.level, r.outcome, r.to) for r in state.reminders if r.outcome in ("sent", "bounced")] == [
+        (1, "bounced", BILLING_EMAIL), (2, "bounced", BILLING_EMAIL), (2, "sent", ALTERNATE)]
+    assert state.reminders_sent == 1
+
+
+async def test_an_audit_note_held_by_the_kill_switch_does_not_hold_the_approval(life: Life) -> None:
+    # Posted two levels late: level 1 is recorded as skipped (an audit line with a ledger note, which the kill
+    # switch holds), and level 2 must still reach a person while outbound actions are held.
+    await open_with_alternate(life, as_draft=True)
+    life.store.set_paused(True, by="ops")
+    async with life.worker():
+        handle = await life.start()
+        await life.env.sleep(timedelta(days=LEAD_DAYS + 2))
+        assert life.invoice is not None
+        life.ledger.post_invoice(life.invoice.id)
+        await handle.signal(InvoiceLifecycle.ledger_event,
+                            LedgerEventSignal(event_id=uuid.uuid4().hex, entity="Invoice", operation="update"))
+        pending = None
+        for _ in range(100):
+            pending = await life.pending()
+            if pending is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert pending is not None and pending.level == 2
+        assert actions(life) == ["reminder skipped"]  # the audit row is written at once
+        assert life.ledger.notes("Invoice", life.invoice.id) == []  # its note to the ledger is held
+        await handle.signal(InvoiceLifecycle.operator_decision,
+                            Decision(decision=DecisionKind.APPROVE, approver=APPROVER, item_id=pending.item_id))
+        await asyncio.sleep(0.5)
+        assert life.mailer.sent == []
+        life.store.set_paused(False, by="ops")
+        await life.settle(timeout=30)
+    assert [mail.to for mail in life.mailer.sent] == [BILLING_EMAIL]
+    notes = life.ledger.notes("Invoice", life.invoice.id)
+    assert [note.split(":")[1].strip() for note in notes[:3]] == ["reminder skipped", "reminder approve",
+                                                                  "reminder sent"]  # in order once released

@@ -22,7 +22,12 @@ from temporalio.worker import Replayer
 
 from workers.worker import workflow_runner
 from workflows.cash_application import CashApplication
-from workflows.invoice_lifecycle import PATCH_CHANGED_SEARCH_ATTRIBUTES, InvoiceLifecycle, invoice_workflow_id
+from workflows.invoice_lifecycle import (
+    PATCH_AUDITS_BEHIND,
+    PATCH_CHANGED_SEARCH_ATTRIBUTES,
+    InvoiceLifecycle,
+    invoice_workflow_id,
+)
 from workflows.lifecycle_messages import LifecycleInput
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -63,9 +68,10 @@ def test_there_are_histories_to_replay() -> None:
     assert HISTORIES, "tests/workflows/histories/ holds no recorded history; run tests/workflows/histories/record.py"
 
 
-def test_the_histories_cover_both_sides_of_the_search_attribute_patch() -> None:
+@pytest.mark.parametrize("patch", [PATCH_CHANGED_SEARCH_ATTRIBUTES, PATCH_AUDITS_BEHIND])
+def test_the_histories_cover_both_sides_of_a_patch(patch: str) -> None:
     lifecycles = [load(path) for path in HISTORIES if "invoice_lifecycle" in path.name]
-    marked = [PATCH_CHANGED_SEARCH_ATTRIBUTES in patches(history) for history in lifecycles]
+    marked = [patch in patches(history) for history in lifecycles]
     assert True in marked and False in marked, "record a history with today's code: tests/workflows/histories/record.py"
 
 

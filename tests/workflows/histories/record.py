@@ -18,6 +18,8 @@ both branches of every `workflow.patched` stay replayed.
 - `invoice_lifecycle_day_one.json`: with `day-one-collectors-drafts-bounces` (issue 9): the policy read
   before each step, a collector's pause, assignment and note, a promise broken, a delivery status
   notification moving the reminder to the customer's alternate contact, then paid.
+- `invoice_lifecycle_audits_behind.json`: the same life with `audit-written-behind-the-life`: the audit log
+  written in order behind the life, so a ledger note held by the kill switch does not hold the lifecycle.
 - `invoice_lifecycle_resumed_approval.json`: one run of a life forced to continue as new often
   (`history_limit`): the run that began with the first reminder awaiting approval, carried over from the
   run before, and took the approval, sent the reminder and continued as new again.
@@ -43,6 +45,7 @@ HERE = Path(__file__).resolve().parent
 PAID = HERE / "invoice_lifecycle_paid_changed_upserts.json"
 RESUMED = HERE / "invoice_lifecycle_resumed_approval.json"
 DAY_ONE = HERE / "invoice_lifecycle_day_one.json"
+AUDITS_BEHIND = HERE / "invoice_lifecycle_audits_behind.json"
 
 
 async def record_paid_life() -> WorkflowHistory:
@@ -150,12 +153,12 @@ async def first_run_resuming_an_approval(client: Client, handle: WorkflowHandle[
 
 
 RECORDINGS = {"paid": (PAID, record_paid_life), "resumed": (RESUMED, record_resumed_approval),
-              "day-one": (DAY_ONE, record_day_one_life)}
+              "day-one": (DAY_ONE, record_day_one_life), "audits-behind": (AUDITS_BEHIND, record_day_one_life)}
 
 
 def main() -> None:
-    """`record.py [NAME ...]`: the named recordings (paid, resumed, day-one), each written anew; all without
-    names. Name only the new one: the older files are the older code's, and must stay as they are."""
+    """`record.py [NAME ...]`: the named recordings (paid, resumed, day-one, audits-behind), each written anew;
+    all without names. Name only the new one: the older files are the older code's, and must stay as they are."""
     for name in sys.argv[1:] or RECORDINGS:
         path, recording = RECORDINGS[name]
         history = asyncio.run(recording())
