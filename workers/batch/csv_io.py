@@ -34,7 +34,7 @@ INVOICE_COLUMNS = (
 )
 PAYMENT_COLUMNS = ("payment_id", "date", "amount", "currency", "payer_name", "reference")
 
-_AMOUNT = re.compile(r"-?\d+(?:\.\d{1,2})?")
+_AMOUNT = re.compile(r"-?\d+(?:\.\d{1,3})?")  # three decimals: KWD, BHD, OMR, ...
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 
 Record = TypeVar("Record")
