@@ -1,10 +1,11 @@
 """`duecourse match`: batch cash application from files.
 
-`duecourse match --invoices INVOICES.csv --payments PAYMENTS.csv --out MATCHES.json` reads the two files,
-reports every bad row on stderr (file, line, column, what is wrong) and skips it, matches the rest and writes
-`MATCHES.json`, one object per payment read. A progress bar is drawn only when stderr is a terminal. Exit
-status 2 when a file cannot be used at all (missing, unreadable, a required column absent, output not
-writable), 0 otherwise.
+`duecourse match --invoices INVOICES.csv --payments PAYMENTS.csv --out MATCHES.json` reads the two files
+(`--payments` may also be a CAMT.053, BAI2, MT940 or OFX statement, recognised by its content: its credits are
+the payments, see `workers.batch.payments_in`), reports every bad row on stderr (file, line, column, what is
+wrong) and skips it, matches the rest and writes `MATCHES.json`, one object per payment read. A progress bar
+is drawn only when stderr is a terminal. Exit status 2 when a file cannot be used at all (missing, unreadable,
+a required column absent, a malformed statement, output not writable), 0 otherwise.
 
 Its benchmark, `duecourse bench match`, is `workers.bench.match`; `python -m workers.batch.match_cli bench ...`
 runs it too.
@@ -29,9 +30,9 @@ from workers.batch.csv_io import (
     RowError,
     read_aliases,
     read_invoices,
-    read_payments,
     write_matches,
 )
+from workers.batch.payments_in import PaymentFile, read_payment_file
 
 _SHOWN_ROW_ERRORS = 50
 
@@ -76,7 +77,8 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         description="Batch cash application: match bank payments to open invoices.",
     )
     parser.add_argument("--invoices", required=True, metavar="INVOICES.csv", help="open invoices")
-    parser.add_argument("--payments", required=True, metavar="PAYMENTS.csv", help="incoming payments")
+    parser.add_argument("--payments", required=True, metavar="PAYMENTS.csv",
+                        help="incoming payments: PAYMENTS.csv or a CAMT.053, BAI2, MT940 or OFX statement")
     parser.add_argument("--out", required=True, metavar="MATCHES.json", help="where to write the decisions")
     parser.add_argument("--aliases", metavar="ALIASES.csv", help="learned payer aliases: payer_name,customer_id")
     parser.add_argument(
@@ -93,13 +95,16 @@ def match_main(argv: list[str]) -> int:
     args = _arguments(argv)
     try:
         invoices = read_invoices(args.invoices)
-        payments = read_payments(args.payments)
+        payment_file = read_payment_file(args.payments)
         aliases: CsvLoad[tuple[str, str]] = read_aliases(args.aliases) if args.aliases else CsvLoad()
     except InputFileError as exc:
         print(f"duecourse match: error: {exc}", file=sys.stderr)
         return 2
+    payments = payment_file.load
     errors = [*invoices.errors, *payments.errors, *aliases.errors]
     _report_row_errors(errors, sys.stderr)
+    if payment_file.format != "csv":
+        print(f"{args.payments}: {payment_file.describe()}", file=sys.stderr)
 
     config = replace(MatchConfig(), auto_threshold=args.auto_threshold)
     engine = MatchingEngine(invoices.records, dict(aliases.records), config)
@@ -112,18 +117,19 @@ def match_main(argv: list[str]) -> int:
     except OSError as exc:
         print(f"duecourse match: error: {args.out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    _report_summary(args, invoices, payments, results, errors)
+    _report_summary(args, invoices, payment_file, results, errors)
     return 0
 
 
 def _report_summary(
     args: argparse.Namespace,
     invoices: CsvLoad[OpenInvoice],
-    payments: CsvLoad[IncomingPayment],
+    payment_file: PaymentFile,
     results: Sequence[MatchResult],
     errors: Sequence[RowError],
 ) -> None:
     """One line on stderr, and with `--json` one summary object on stdout."""
+    payments: CsvLoad[IncomingPayment] = payment_file.load
     decisions = Counter(r.decision for r in results)
     skipped = invoices.rows_skipped + payments.rows_skipped
     print(
@@ -147,6 +153,10 @@ def _report_summary(
                 {"file": e.file, "row": e.row_number, "column": e.column, "message": e.message} for e in errors
             ],
         }
+        if payment_file.format != "csv":
+            summary["payments_format"] = payment_file.format
+            summary["skipped_debits"] = payment_file.skipped_debits
+            summary["skipped_unbooked"] = payment_file.skipped_unbooked
         print(json.dumps(summary))
 
 
