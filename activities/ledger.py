@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.error_types import LEDGER_NOT_CONNECTED
+from activities.error_types import LEDGER_NOT_CONNECTED, OUTBOUND_PAUSED
 from activities.errors import as_application_errors
-from adapters.ledger import Customer, Invoice, LedgerPort
+from adapters.ledger import CreditNote, CreditNoteDraft, Customer, Invoice, InvoiceLine, LedgerPort
 from workflows.policy import PolicyRead
 
 if TYPE_CHECKING:
@@ -34,6 +36,22 @@ class InvoiceSnapshot(BaseModel):
     policy: PolicyRead | None = None
 
 
+class PostCreditInput(BaseModel):
+    """An approved credit note or write-off against one invoice (issue 12)."""
+
+    ledger: str
+    tenant: str
+    invoice_id: str
+    customer_id: str
+    currency: str
+    amount: Decimal
+    kind: Literal["credit_note", "write_off"]
+    reason: str
+    issue_date: date
+    # `{ledger}:{tenant}:{invoice}:{kind}:{n}`: a retry after a lost answer finds the note already posted.
+    idempotency_key: str
+
+
 def ledger_key(ledger: str, tenant: str) -> str:
     return f"{ledger}/{tenant}"
 
@@ -41,9 +59,11 @@ def ledger_key(ledger: str, tenant: str) -> str:
 class LedgerActivities:
     """Holds the connected ledgers, keyed by `ledger_key(ledger, tenant)`; built once per worker."""
 
-    def __init__(self, ledgers: Mapping[str, LedgerPort], policy: PolicyActivities | None = None) -> None:
+    def __init__(self, ledgers: Mapping[str, LedgerPort], policy: PolicyActivities | None = None,
+                 outbound_paused: Callable[[], bool] | None = None) -> None:
         self.ledgers = ledgers
         self.policy = policy
+        self.outbound_paused = outbound_paused or (lambda: False)
 
     def port(self, ledger: str, tenant: str) -> LedgerPort:
         try:
@@ -64,3 +84,21 @@ class LedgerActivities:
         if request.policy_digest is not None and self.policy is not None:
             policy = self.policy.read_policy(request.policy_digest)
         return InvoiceSnapshot(invoice=invoice, customer=customer, policy=policy)
+
+
+    @activity.defn
+    def post_credit_note(self, request: PostCreditInput) -> CreditNote:
+        """Posts an approved credit note (or a write-off, which every ledger books as a credit note to bad debt)
+        allocated against its invoice. Money-moving: the kill switch holds it until `duecourse resume`."""
+        if self.outbound_paused():
+            raise ApplicationError("outbound actions are paused (kill switch); `duecourse resume` releases them",
+                                   type=OUTBOUND_PAUSED, next_retry_delay=timedelta(seconds=5))
+        port = self.port(request.ledger, request.tenant)
+        description = ("Write-off (bad debt)" if request.kind == "write_off" else "Credit note") + f": {request.reason}"
+        draft = CreditNoteDraft(
+            customer_id=request.customer_id, currency=request.currency, issue_date=request.issue_date,
+            invoice_id=request.invoice_id, reason=request.reason[:500],
+            lines=[InvoiceLine(description=description[:4000], unit_price=request.amount, amount=request.amount)],
+        )
+        with as_application_errors():
+            return port.create_credit_note(draft, idempotency_key=request.idempotency_key)

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 SETTLE_SECONDS = 15.0
 MAX_TEXT = 2000
 MAX_NAME = 200
-NOT_YET = "not available yet: credit notes and write-offs arrive with issue 12"
 ActionName = Literal["dispute", "resolve", "promise", "pause", "assign", "note", "handback"]
 
 
@@ -39,6 +39,10 @@ class CollectorAction(BaseModel):
     action: ActionName
     reason: str = Field(default="", max_length=MAX_TEXT)
     reject: bool = False
+    # A dispute settled by credit (issue 12): a credit note of this amount, or the balance written off; either is
+    # a `credit_note` / `write_off` approval item, posted once a human approves it.
+    credit_note: Decimal | None = Field(default=None, gt=0)
+    write_off: bool = False
     until: date | None = None
     note: str = Field(default="", max_length=MAX_TEXT)
     collector: str = Field(default="", max_length=MAX_NAME)
@@ -57,10 +61,16 @@ def check_input(request: CollectorAction) -> CollectorAction:
     if request.action == "dispute" and not reason:
         raise StoryError("a dispute needs a reason (--reason TEXT)", EXIT_USAGE)
     if request.action == "resolve":
+        outcomes = [name for name, chosen in (("--credit-note", request.credit_note is not None),
+                                              ("--write-off", request.write_off), ("--reject", request.reject))
+                    if chosen]
+        if len(outcomes) > 1:
+            raise StoryError(f"choose one way to resolve the dispute, not {' and '.join(outcomes)}", EXIT_USAGE)
         if request.reject and not reason:
             raise StoryError("rejecting a dispute needs a reason (--reason TEXT)", EXIT_USAGE)
-        if reason and not request.reject:
-            raise StoryError("--reason goes with --reject (the dispute is rejected for that reason)", EXIT_USAGE)
+        if reason and not outcomes:
+            raise StoryError("--reason goes with --reject (the dispute is rejected for that reason), --credit-note "
+                             "or --write-off (the reason the credit is given)", EXIT_USAGE)
     if request.action in ("promise", "pause") and request.until is None:
         raise StoryError(f"a {request.action} needs a date (--until YYYY-MM-DD)", EXIT_USAGE)
     if request.action == "assign" and not collector:
@@ -77,6 +87,11 @@ def _problem(request: CollectorAction, state: LifecycleState, today: date, invoi
                           "(resolve it first with `duecourse dispute resolve`)")
     if request.action == "resolve" and not state.dispute:
         return StoryError(f"invoice {invoice_id} has no open dispute (stage {state.stage.value})")
+    balance = state.invoice.balance if state.invoice is not None else None
+    if request.action == "resolve" and request.credit_note is not None and balance is not None \
+            and request.credit_note > balance.amount:
+        return StoryError(f"a credit note of {request.credit_note} is more than invoice {invoice_id}'s balance "
+                          f"of {balance} (use --write-off to write the balance off)", EXIT_USAGE)
     if request.action in ("promise", "pause") and request.until is not None and request.until < today:
         return StoryError(f"the date {request.until.isoformat()} is in the past (today for the customer is "
                           f"{today.isoformat()})", EXIT_USAGE)
@@ -105,8 +120,15 @@ def _signal(request: CollectorAction, by: str) -> tuple[Any, Any, Callable[[Life
     if request.action == "dispute":
         return (InvoiceLifecycle.dispute, DisputeSignal(reason=request.reason, opened_by=by),
                 lambda _b, s: bool(s.dispute) and s.stage == Stage.PAUSED)
+    if request.action == "resolve" and (request.credit_note is not None or request.write_off):
+        # The dispute stays open until the credit is approved and posted: taken once the item awaits a human.
+        return (InvoiceLifecycle.resolve_dispute,
+                ResolveDisputeSignal(note=request.reason, by=by, credit_note=request.credit_note,
+                                     write_off=request.write_off),
+                lambda b, s: s.resolutions > b.resolutions and (s.resolution is None or (
+                    s.pending is not None and s.pending.kind in ("credit_note", "write_off"))))
     if request.action == "resolve":
-        note = f"rejected: {request.reason}" if request.reject else "resolved"
+        note = f"rejected: {request.reason}" if request.reject else (request.reason or "resolved")
         return (InvoiceLifecycle.resolve_dispute, ResolveDisputeSignal(note=note, by=by),
                 lambda _b, s: s.dispute is None and not s.waiting_for.startswith("dispute"))
     if request.action == "promise":
@@ -135,6 +157,10 @@ AUDIT_ACTIONS = {"dispute": "dispute opened", "resolve": "dispute resolved", "pr
 def _result_text(request: CollectorAction, before: LifecycleState) -> str:
     if request.action == "dispute":
         return request.reason
+    if request.action == "resolve" and request.credit_note is not None:
+        return f"credit note of {request.credit_note} proposed for approval (dispute: {before.dispute})"
+    if request.action == "resolve" and request.write_off:
+        return f"write-off of the balance proposed for approval (dispute: {before.dispute})"
     if request.action == "resolve":
         return (f"rejected: {request.reason}" if request.reject else "resolved") + f" (was: {before.dispute})"
     if request.action == "promise":
@@ -154,7 +180,11 @@ def _audit(store: Store, found: Found, request: CollectorAction, before: Lifecyc
 
     if request.action not in AUDIT_ACTIONS:
         return
-    action = "dispute rejected" if request.action == "resolve" and request.reject else AUDIT_ACTIONS[request.action]
+    action = AUDIT_ACTIONS[request.action]
+    if request.action == "resolve" and request.reject:
+        action = "dispute rejected"
+    elif request.action == "resolve" and (request.credit_note is not None or request.write_off):
+        action = "credit note proposed" if request.credit_note is not None else "write-off proposed"
     key = f"{found.ledger}:{found.tenant}:{found.invoice_id}:collector:{request.action}:{uuid.uuid4().hex}"
     store.record_audit(AuditRecord(idempotency_key=key, workflow_id=found.workflow_id, invoice_id=found.invoice_id,
                                    action=action, inputs={"stage": before.stage.value, "source": source},
@@ -164,6 +194,8 @@ def _audit(store: Store, found: Found, request: CollectorAction, before: Lifecyc
 async def perform(client: Client, store: Store, found: Found, request: CollectorAction, *, by: str, source: str,
                   clock: LedgerClock | None, settle_seconds: float = SETTLE_SECONDS) -> dict[str, Any]:
     """Check, signal, audit, and follow one action; the answer says what the workflow shows afterwards."""
+    from workers.web.approvals_api import approval_json
+
     request = check_input(request)
     if not found.running:
         stage = found.attributes.get("Stage", "closed")
@@ -190,12 +222,18 @@ async def perform(client: Client, store: Store, found: Found, request: Collector
             "promise_until": state.promise_until.isoformat() if state.promise_until else None,
             "paused_until": state.paused_until.isoformat() if state.paused_until else None,
             "assigned_to": state.assigned_to, "notes": len(state.notes), "escalated": state.escalated,
-            "broken_promises": [d.isoformat() for d in state.broken_promises]}
+            "broken_promises": [d.isoformat() for d in state.broken_promises],
+            "pending": approval_json(state.pending) if state.pending is not None else None}
 
 
 def done_text(result: dict[str, Any]) -> str:
     """One line for a person: what happened and where the invoice stands."""
-    what = {"dispute": "disputed", "resolve": "dispute resolved", "promise": f"promised by {result['promise_until']}",
+    pending = result.get("pending") or {}
+    resolved = "dispute resolved"
+    if result["action"] == "resolve" and pending.get("kind") in ("credit_note", "write_off"):
+        resolved = (f"{pending['kind'].replace('_', '-')} of {pending['currency']} {pending['amount']} awaits "
+                    f"approval (item {pending['item_id']})")
+    what = {"dispute": "disputed", "resolve": resolved, "promise": f"promised by {result['promise_until']}",
             "pause": f"dunning paused until {result['paused_until']}", "assign": f"assigned to {result['assigned_to']}",
             "note": "note added", "handback": "handed back to automation"}[result["action"]]
     waiting = result["waiting_for"] or "-"
@@ -205,4 +243,4 @@ def done_text(result: dict[str, Any]) -> str:
     return line
 
 
-__all__ = ["NOT_YET", "CollectorAction", "check_input", "done_text", "perform"]
+__all__ = ["CollectorAction", "check_input", "done_text", "perform"]

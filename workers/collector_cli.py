@@ -96,12 +96,8 @@ def cmd_dispute_open(args: argparse.Namespace) -> int:
 
 
 def cmd_dispute_resolve(args: argparse.Namespace) -> int:
-    from workers.collector_actions import NOT_YET
-
-    if args.credit_note is not None or args.write_off:
-        print(f"duecourse: {NOT_YET}", file=sys.stderr)
-        return EXIT_USAGE
-    return _act(args, _request(action="resolve", reject=args.reject, reason=args.reason or ""))
+    return _act(args, _request(action="resolve", reject=args.reject, reason=args.reason or "",
+                               credit_note=args.credit_note, write_off=args.write_off))
 
 
 def cmd_promise(args: argparse.Namespace) -> int:
@@ -158,8 +154,10 @@ def add_collector_commands(commands: Commands) -> None:
     resolve = actions.add_parser("resolve", help="the dispute is settled: dunning resumes")
     _target(resolve)
     outcome = resolve.add_mutually_exclusive_group()
-    outcome.add_argument("--credit-note", type=amount, metavar="AMOUNT", help="(issue 12) " + "not available yet")
-    outcome.add_argument("--write-off", action="store_true", help="(issue 12) not available yet")
+    outcome.add_argument("--credit-note", type=amount, metavar="AMOUNT",
+                         help="settle by a credit note of AMOUNT: a `credit_note` item, posted once approved")
+    outcome.add_argument("--write-off", action="store_true",
+                         help="settle by writing the balance off: a `write_off` item, posted once approved")
     outcome.add_argument("--reject", action="store_true", help="reject the customer's claim (needs --reason)")
     resolve.add_argument("--reason")
     resolve.set_defaults(run=cmd_dispute_resolve)

@@ -212,6 +212,7 @@ def build_story(found: Found, state: LifecycleState, audit: list[AuditRecord], o
         "broken_promises": [d.isoformat() for d in state.broken_promises],
         "bad_addresses": list(state.bad_addresses),
         "closed_reason": state.closed_reason,
+        "credit_notes": list(state.credit_notes),
         "pending_approval": None if pending is None else {
             "item_id": pending.item_id, "kind": pending.kind, "level": pending.level, "why": pending.why,
             "amount": str(pending.amount), "currency": pending.currency, "to": pending.to,

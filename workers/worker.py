@@ -54,11 +54,12 @@ def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
 
 def activity_callables(ledgers: Mapping[str, LedgerPort], store: Store, mailer: Mailer, drafter: Drafter,
                        sender: str) -> list[Any]:
-    ledger_activities = LedgerActivities(ledgers, PolicyActivities(policy_path(data_dir())))
+    ledger_activities = LedgerActivities(ledgers, PolicyActivities(policy_path(data_dir())), store.is_paused)
     messaging = MessagingActivities(store, mailer, drafter, sender, ledgers)
     cash = CashActivities(ledgers, store)
     return [
         ledger_activities.fetch_invoice,
+        ledger_activities.post_credit_note,
         messaging.draft_reminder,
         messaging.send_reminder,
         messaging.record_audit,

@@ -54,9 +54,14 @@ class DecisionResult(BaseModel):
     message: str
 
 
+# The kinds of item a human decides on (PRODUCT.md, "Approval kinds"); "escalation" is a collector's hand-over.
+ApprovalKind = Literal["reminder", "invoice", "credit", "payment_match", "credit_note", "write_off", "late_fee",
+                       "payment_plan", "reply", "statement", "escalation"]
+
+
 class PendingApproval(BaseModel):
     item_id: str
-    kind: Literal["reminder", "invoice", "payment_match", "credit", "escalation"] = "reminder"
+    kind: ApprovalKind = "reminder"
     workflow_id: str
     invoice_id: str
     invoice_number: str

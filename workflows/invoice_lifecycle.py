@@ -33,7 +33,7 @@ from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.error_types import LEDGER_NOT_FOUND, LEDGER_RECONSENT
-    from activities.ledger import FetchInvoiceInput, InvoiceSnapshot, LedgerActivities
+    from activities.ledger import FetchInvoiceInput, InvoiceSnapshot, LedgerActivities, PostCreditInput
     from activities.messaging import (
         DRAFTING_RETRY,
         AuditInput,
@@ -63,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         AssignSignal,
         BouncedSignal,
         CollectorNote,
+        CreditResolution,
         Decision,
         DecisionKind,
         DecisionResult,
@@ -105,6 +106,10 @@ DRAFTING_TIMEOUT = timedelta(seconds=120)
 # No attempt limit: a held kill switch or an SMTP outage waits; the outbox makes every retry idempotent.
 SENDING_TIMEOUT = timedelta(seconds=60)
 SENDING_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5))
+# A ledger write is one API call; a permanent refusal (validation) fails it at once, anything else retries, and
+# the idempotency key makes every retry the same write.
+LEDGER_WRITE_TIMEOUT = timedelta(seconds=60)
+LEDGER_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5))
 RECORDING_TIMEOUT = timedelta(seconds=60)
 RECORDING_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
 
@@ -161,7 +166,15 @@ class InvoiceLifecycle(ApprovalInterface):
 
     @workflow.signal
     def resolve_dispute(self, resolution: ResolveDisputeSignal) -> None:
-        self.state.dispute = None
+        if resolution.credit_note is not None or resolution.write_off:
+            # Settled by credit: the dispute holds until a human approves the credit note and it is posted.
+            self.state.resolutions += 1
+            self.state.resolution = CreditResolution(
+                kind="write_off" if resolution.write_off else "credit_note", amount=resolution.credit_note,
+                proposed_by=resolution.by, note=resolution.note, number=self.state.resolutions)
+        else:
+            self.state.dispute = None
+            self.state.resolution = None
         self._wake += 1
 
     @workflow.signal
@@ -217,6 +230,14 @@ class InvoiceLifecycle(ApprovalInterface):
         problem = self._common_problem(decision, pending, pending.amount, pending.currency)
         if problem:
             return problem
+        resolution = self.state.resolution
+        if pending.kind in ("credit_note", "write_off") and resolution is not None:
+            label = pending.kind.replace("_", "-")
+            if decision.decision not in (DecisionKind.APPROVE, DecisionKind.REJECT):
+                return (f"a {label} is approved or rejected; to change the amount, resolve the dispute again "
+                        "with the new amount")
+            if decision.approver.strip().lower() == resolution.proposed_by.strip().lower():
+                return f"maker-checker: {decision.approver} proposed this {label} and cannot also approve it"
         if decision.decision == DecisionKind.EDIT and not (decision.text or "").strip():
             return "an edit needs the new text"
         if decision.decision == DecisionKind.REJECT and not (decision.reason or "").strip():
@@ -252,7 +273,8 @@ class InvoiceLifecycle(ApprovalInterface):
     async def _turn(self) -> bool:
         """One turn of the life: act on what changed, then send, wait, escalate or hold. False once the
         invoice's life is over (paid, voided or deleted)."""
-        if self.state.pending is not None:  # continued as new while a reminder awaited approval
+        if self.state.pending is not None and self.state.pending.kind == "reminder":
+            # Continued as new while a reminder awaited approval.
             return await self._dun(self._resume_approval(self.state.pending))
         if self.state.refresh_needed and not await self._refresh():
             return False
@@ -262,6 +284,9 @@ class InvoiceLifecycle(ApprovalInterface):
             return False
         if self._history_is_long():
             await self._continue_as_new()
+        resolution = self.state.resolution
+        if resolution is not None and self.state.dispute:
+            return await self._dun(self._settle_by_credit(resolution))
         if self._day_one:
             await self._collector_work()
             if any(r.outcome == "sent" and r.to and r.to.lower() in self.state.bad_addresses
@@ -574,6 +599,113 @@ class InvoiceLifecycle(ApprovalInterface):
         await self._invoice_still_open()
         await self._send(level, draft, latest.subject, latest.body, approved_by=latest.approver)
 
+    # --- a dispute settled by a credit note or a write-off (issue 12) -----------------------------------
+
+    async def _settle_by_credit(self, resolution: CreditResolution) -> None:
+        """Put the proposed credit note (or write-off) to a human; once approved, post it against the
+        invoice, read the new balance, and end the dispute: dunning goes on for what is left, if anything."""
+        label = "write-off" if resolution.kind == "write_off" else "credit note"
+        invoice = await self._invoice_still_open()
+        balance = invoice.balance.amount
+        amount = balance if resolution.amount is None else resolution.amount
+        item_id = f"{invoice.id}:{resolution.kind}:{resolution.number}"
+        pending = self.state.pending
+        if pending is None or pending.item_id != item_id:
+            if amount <= 0 or amount > balance:
+                self.state.resolution = None
+                await self._audit(f"{resolution.kind}-refused:{resolution.number}", f"{label} refused",
+                                  f"{invoice.currency} {amount} is not between 0 and the balance {invoice.balance}",
+                                  approver=resolution.proposed_by)
+                return
+            pending = self._ask_credit_approval(resolution, amount, invoice)
+            await self._audit(f"{resolution.kind}-proposed:{resolution.number}", f"{label} proposed",
+                              f"{invoice.currency} {amount} to settle the dispute ({self.state.dispute}) "
+                              f"proposed by {resolution.proposed_by}", approver=resolution.proposed_by)
+        decision = await self._await_credit_decision(resolution, pending)
+        if decision is None:
+            return
+        if decision.decision == DecisionKind.REJECT:
+            await self._audit(f"{resolution.kind}-rejected:{resolution.number}", f"{label} rejected",
+                              f"{invoice.currency} {pending.amount}: {decision.reason}", approver=decision.approver)
+            return  # the dispute stays open with its collector
+        await self._post_credit(resolution, pending, decision.approver)
+
+    def _ask_credit_approval(self, resolution: CreditResolution, amount: Decimal, invoice: Invoice) -> PendingApproval:
+        label = "write-off of the balance" if resolution.kind == "write_off" else "credit note"
+        self.state.approvals_requested += 1
+        self.state.pending = PendingApproval(
+            item_id=f"{invoice.id}:{resolution.kind}:{resolution.number}", kind=resolution.kind,
+            workflow_id=workflow.info().workflow_id, invoice_id=invoice.id, invoice_number=invoice.number,
+            customer_id=invoice.customer_id, customer_name=invoice.customer_name, amount=amount,
+            currency=invoice.currency, due_date=invoice.due_date, requested_at=workflow.now(),
+            why=f"a {label} moves money: proposed by {resolution.proposed_by} to settle a dispute",
+            suggestion={"kind": resolution.kind, "amount": str(amount), "currency": invoice.currency,
+                        "balance": str(invoice.balance.amount), "balance_after": str(invoice.balance.amount - amount),
+                        "dispute": self.state.dispute, "proposed_by": resolution.proposed_by,
+                        "note": resolution.note},
+        )
+        self.state.decision = None
+        self._set_stage(Stage.AWAITING_APPROVAL, f"approval of a {label} of {invoice.currency} {amount}")
+        return self.state.pending
+
+    async def _await_credit_decision(self, resolution: CreditResolution, pending: PendingApproval) -> Decision | None:
+        """The human's verdict; None when the proposal was withdrawn (the dispute ended or was re-proposed, or
+        the ledger moved so the amount no longer fits)."""
+        while True:
+            await workflow.wait_condition(
+                lambda: self.state.decision is not None or self.state.refresh_needed or not self.state.dispute
+                or self.state.resolution is not resolution or self._history_is_long())
+            if self.state.decision is not None:
+                break
+            if not self.state.dispute or self.state.resolution is not resolution:
+                self.state.pending = None
+                await self._audit(f"{resolution.kind}-withdrawn:{resolution.number}", "credit withdrawn",
+                                  f"{pending.item_id}: the dispute was resolved otherwise or a new amount proposed")
+                return None
+            if not self.state.refresh_needed:
+                await self._continue_as_new()  # the item and the proposal go along in the state
+            invoice = await self._invoice_still_open()
+            if pending.amount > invoice.balance.amount:
+                self.state.pending = None
+                self.state.resolution = None
+                await self._audit(f"{resolution.kind}-withdrawn:{resolution.number}", "credit withdrawn",
+                                  f"{pending.item_id}: the balance is now {invoice.balance}, less than the credit")
+                return None
+            self._set_stage(Stage.AWAITING_APPROVAL, self.state.waiting_for)
+        decision = self.state.decision
+        self.state.decision = None
+        self.state.pending = None
+        if decision.decision != DecisionKind.APPROVE:
+            self.state.resolution = None
+        return decision
+
+    async def _post_credit(self, resolution: CreditResolution, pending: PendingApproval, approver: str) -> None:
+        request = self._request()
+        invoice = self._invoice()
+        label = "write-off" if resolution.kind == "write_off" else "credit note"
+        reason = resolution.note or self.state.dispute or "dispute settled"
+        self._set_stage(self._dunning_stage(), f"the {label} to be posted in the ledger")
+        note = await workflow.execute_activity_method(
+            LedgerActivities.post_credit_note,
+            PostCreditInput(
+                ledger=request.ledger, tenant=request.tenant, invoice_id=invoice.id, customer_id=invoice.customer_id,
+                currency=invoice.currency, amount=pending.amount, kind=resolution.kind,
+                reason=f"{label} approved by {approver}: {reason}", issue_date=self._today(),
+                idempotency_key=f"{request.ledger}:{request.tenant}:{request.invoice_id}:{resolution.kind}:"
+                                f"{resolution.number}",
+            ),
+            start_to_close_timeout=LEDGER_WRITE_TIMEOUT, retry_policy=LEDGER_WRITE_RETRY,
+        )
+        self.state.credit_notes = [*self.state.credit_notes, note.number]
+        self.state.resolution = None
+        self.state.dispute = None
+        await self._refresh_or_gone()
+        if self._invoice().balance.amount <= 0:
+            self.state.settled_by = label
+        await self._audit(f"{resolution.kind}-posted:{resolution.number}", f"{label} posted",
+                          f"{note.number} for {invoice.currency} {pending.amount}; balance now "
+                          f"{self._invoice().balance}", approver=approver)
+
     # --- approval --------------------------------------------------------------------------------------
 
     def _ask_approval(self, level: int, reminder_number: int, draft: Draft, invoice: Invoice) -> None:
@@ -773,6 +905,9 @@ class InvoiceLifecycle(ApprovalInterface):
         if invoice.status == InvoiceStatus.VOID:
             self.state.closed_reason = "voided in the ledger"
             self._set_stage(Stage.VOID, "nothing (voided)")
+        elif self.state.settled_by is not None:
+            self.state.closed_reason = f"settled by {self.state.settled_by}"
+            self._set_stage(Stage.PAID, f"nothing (settled by {self.state.settled_by})")
         else:
             self.state.closed_reason = "paid in full"
             self._set_stage(Stage.PAID, "nothing (paid)")

@@ -79,6 +79,20 @@ class DisputeSignal(BaseModel):
 class ResolveDisputeSignal(BaseModel):
     note: str = ""
     by: str = "operator"
+    # Issue 12: the dispute is settled by a credit note of this amount, or by writing the balance off. Either
+    # becomes a `credit_note` / `write_off` approval item; the dispute stays open until it is posted.
+    credit_note: Decimal | None = None
+    write_off: bool = False
+
+
+class CreditResolution(BaseModel):
+    """A credit note or write-off proposed to settle a dispute, awaiting (or going through) approval."""
+
+    kind: Literal["credit_note", "write_off"]
+    amount: Decimal | None = None  # None: the whole balance (a write-off)
+    proposed_by: str
+    note: str = ""
+    number: int  # the n-th proposal on this invoice: keys its item and its ledger write
 
 
 class PromiseToPaySignal(BaseModel):
@@ -176,6 +190,11 @@ class LifecycleState(BaseModel):
     escalations: int = 0
     escalation_reason: str | None = None
     notes_written: int = 0
+    # Disputes settled by credit (issue 12): the proposal in flight, and the credit notes posted.
+    resolution: CreditResolution | None = None
+    resolutions: int = 0
+    credit_notes: list[str] = Field(default_factory=list)
+    settled_by: str | None = None  # "credit note" or "write-off" when that, not a payment, cleared the balance
     # The digest of the collections policy this lifecycle follows, re-read before every step ("" none yet).
     # The policy itself is not in the state: each run reads it whole once, then shares it (shared_policy).
     policy_digest: str = ""
@@ -188,6 +207,7 @@ __all__ = [
     "AssignSignal",
     "BouncedSignal",
     "CollectorNote",
+    "CreditResolution",
     "Decision",
     "DecisionKind",
     "DecisionResult",

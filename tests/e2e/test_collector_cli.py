@@ -9,6 +9,7 @@ import json
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -71,11 +72,12 @@ def test_dispute_resolve_and_a_broken_promise(stack: DevStack) -> None:
     again = run(stack, "dispute", "open", invoice_id, "--reason", "twice")
     assert again.returncode == 1 and "already disputed" in again.stderr
 
-    # Credit notes and write-offs are issue 12: a clear answer, exit 2, nothing changes.
-    credit = run(stack, "dispute", "resolve", invoice_id, "--credit-note", "100.00")
-    assert credit.returncode == 2
-    assert "not available yet: credit notes and write-offs arrive with issue 12" in credit.stderr
-    assert story(stack, invoice_id)["dispute"]
+    # A credit note for more than the balance, or two outcomes at once: a clear answer, exit 2, nothing changes.
+    credit = run(stack, "dispute", "resolve", invoice_id, "--credit-note", "1250.01")
+    assert credit.returncode == 2 and "more than invoice" in credit.stderr
+    both = run(stack, "dispute", "resolve", invoice_id, "--credit-note", "100.00", "--write-off")
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
+    assert story(stack, invoice_id)["dispute"] and pending_for(stack, invoice_id) is None
 
     # Resolved: dunning again (the reminder is drafted again and awaits approval).
     resolved = stack.cli("dispute", "resolve", invoice_id, "--by", "sam")
@@ -187,3 +189,57 @@ def test_refusals_are_clear_and_change_nothing(stack: DevStack) -> None:
     assert closed.returncode == 1 and "workflow is closed" in closed.stderr
     shown = json.loads(run(stack, "invoice", "show", invoice_id, "--json").stdout)
     assert shown["closed_reason"] == "paid in full" and shown["amount_due"] == "0.00"
+
+
+def test_a_dispute_settled_by_a_credit_note_then_the_rest_written_off(stack: DevStack) -> None:
+    invoice = overdue_invoice(stack, "Umbrella Trading", "900.00")
+    invoice_id = invoice["invoice_id"]
+    wait_until(lambda: pending_for(stack, invoice_id), what="the first reminder to await approval")
+    stack.cli("dispute", "open", invoice_id, "--reason", "two units arrived broken", "--by", "sam@northwind.example")
+
+    proposed = stack.cli("dispute", "resolve", invoice_id, "--credit-note", "150.00", "--reason",
+                         "credit for the two broken units", "--by", "sam@northwind.example")
+    assert proposed["taken"] and proposed["pending"]["kind"] == "credit_note"
+    item = wait_until(lambda: pending_for(stack, invoice_id), what="the credit note to await approval")
+    assert (item["kind"], item["amount"], item["currency"]) == ("credit_note", "150.00", "USD")
+    assert item["draft"]["balance_after"] == "750.00"
+    # Nothing is posted before a human approves, and the proposer cannot approve it.
+    ledger = SandboxLedger(stack.home / "sandbox.db")
+    assert ledger.get_invoice(invoice_id).balance.amount == Decimal("900.00")
+    small = stack.cli("approver", "add", "junior@northwind.example", "--limit", "100")
+    sam = stack.cli("approver", "add", "sam@northwind.example", "--limit", "100000")
+    cfo = stack.cli("approver", "add", "cfo@northwind.example", "--limit", "100000")
+    url = f"{stack.web}/api/approvals/{item['workflow_id']}"
+    for who, status_code, words in ((small, 409, "approval limit"), (sam, 409, "maker-checker")):
+        refused = httpx.post(url, json={"decision": "approve", "item_id": item["item_id"]},
+                             headers={"Authorization": f"Bearer {who['token']}"}, timeout=30)
+        assert refused.status_code == status_code and words in refused.text, refused.text
+    approved = httpx.post(url, json={"decision": "approve", "item_id": item["item_id"]},
+                          headers={"Authorization": f"Bearer {cfo['token']}"}, timeout=30)
+    assert approved.status_code == 200, approved.text
+
+    # Posted once, allocated against the invoice: the balance drops, the dispute ends, dunning goes on the rest.
+    credited = wait_until(lambda: (s := story(stack, invoice_id))["amount_due"] == "750.00" and s,
+                          what="the credit note posted")
+    assert credited["dispute"] is None and len(credited["credit_notes"]) == 1
+    notes = ledger.list_credit_notes(invoice["customer_id"])
+    assert [(n.total.amount, n.invoice_id) for n in notes] == [(Decimal("150.00"), invoice_id)]
+    assert {"credit note proposed", "credit note posted"} <= {a["action"] for a in credited["audit"]}
+    reminder = wait_until(lambda: (p := pending_for(stack, invoice_id)) and p["kind"] == "reminder" and p,
+                          what="dunning on the rest")
+    assert reminder["amount"] == "750.00"
+
+    # The rest is written off: the balance is gone, the lifecycle closes saying how.
+    stack.cli("dispute", "open", invoice_id, "--reason", "customer in liquidation", "--by", "sam@northwind.example")
+    stack.cli("dispute", "resolve", invoice_id, "--write-off", "--by", "sam@northwind.example")
+    item = wait_until(lambda: (p := pending_for(stack, invoice_id)) and p["kind"] == "write_off" and p,
+                      what="the write-off to await approval")
+    assert item["amount"] == "750.00"
+    approved = httpx.post(f"{stack.web}/api/approvals/{item['workflow_id']}",
+                          json={"decision": "approve", "item_id": item["item_id"]},
+                          headers={"Authorization": f"Bearer {cfo['token']}"}, timeout=30)
+    assert approved.status_code == 200, approved.text
+    closed = wait_until(lambda: (s := story(stack, invoice_id))["stage"] == "closed" and s, timeout=60,
+                        what="the lifecycle closed by the write-off")
+    assert closed["amount_due"] == "0.00" and closed["closed_reason"] == "settled by write-off"
+    assert len(ledger.list_credit_notes(invoice["customer_id"])) == 2

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from temporalio.client import Client
 
 from adapters.store import Approver
-from workers.collector_actions import NOT_YET, CollectorAction, done_text, perform
+from workers.collector_actions import CollectorAction, done_text, perform
 from workers.invoice_story import (
     WORKFLOW_TYPE,
     Found,
@@ -91,8 +91,6 @@ async def action_api(invoice_id: str, action: str, request: Request, approver: B
         data = json.loads(raw or b"{}")
         if not isinstance(data, dict):
             raise HTTPException(400, "the body must be a JSON object")
-        if name == "resolve" and (data.get("credit_note") is not None or data.get("write_off")):
-            raise HTTPException(400, NOT_YET)
         fields = CollectorAction.model_validate({**data, "action": name})
     except (ValueError, ValidationError) as error:
         detail = error.errors(include_url=False) if isinstance(error, ValidationError) else str(error)

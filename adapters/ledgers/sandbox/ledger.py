@@ -583,29 +583,56 @@ class SandboxLedger:
         currency: str = "USD",
     ) -> BankLine:
         """A deposit on the bank feed, waiting for cash application to match it."""
+        with self._writing() as session:
+            return bank_line_from_row(self._deposit(session, amount, payer_name, on, reference, currency))
+
+    def receive_statement_line(
+        self,
+        key: str,
+        amount: Decimal,
+        payer_name: str,
+        *,
+        on: date,
+        reference: str = "",
+        currency: str = "USD",
+    ) -> tuple[BankLine, bool]:
+        """A deposit read from a bank statement file, booked once per statement line: `key` is the line's
+        stable key, and a second import of it books nothing and answers the bank line of the first, with
+        False. The keys live with the idempotency records, so a ledger file made before this needs no new
+        table or column."""
+        with self._writing() as session:
+            earlier = self._replay(session, "receive_statement_line", key, BankLine)
+            if earlier is not None:
+                return bank_line_from_row(self._bank_line_row(session, earlier.id)), False
+            line = bank_line_from_row(self._deposit(session, amount, payer_name, on, reference, currency))
+            self._remember(session, "receive_statement_line", key, line)
+            return line, True
+
+    def _deposit(
+        self, session: Session, amount: Decimal, payer_name: str, on: date, reference: str, currency: str
+    ) -> BankLineRow:
         currency = currency_code(currency)
         value = in_minor_units(decimal_of(amount, "deposit amount"), "deposit amount", currency)
         if value <= 0:
             raise PermanentLedgerError(f"a deposit must be positive, got {value}")
         if not payer_name.strip():
             raise PermanentLedgerError("a deposit needs a payer name")
-        with self._writing() as session:
-            serial = self._next_serial(session, BankLineRow)
-            row = BankLineRow(
-                id=f"B-{4000 + serial}",
-                serial=serial,
-                date=on,
-                currency=currency,
-                amount=value,
-                payer_name=payer_name.strip(),
-                reference=reference,
-                status=BankLineStatus.UNMATCHED.value,
-                created_at=self._clock(),
-                updated_at=self._clock(),
-            )
-            session.add(row)
-            self._announce(session, "BankLine", row.id, EventOperation.CREATE)
-            return bank_line_from_row(row)
+        serial = self._next_serial(session, BankLineRow)
+        row = BankLineRow(
+            id=f"B-{4000 + serial}",
+            serial=serial,
+            date=on,
+            currency=currency,
+            amount=value,
+            payer_name=payer_name.strip(),
+            reference=reference,
+            status=BankLineStatus.UNMATCHED.value,
+            created_at=self._clock(),
+            updated_at=self._clock(),
+        )
+        session.add(row)
+        self._announce(session, "BankLine", row.id, EventOperation.CREATE)
+        return row
 
     def add_estimate(
         self,
@@ -776,12 +803,20 @@ class SandboxLedger:
         return self._invoice(session, row)
 
     def _insert_credit_note(self, session: Session, draft: CreditNoteDraft) -> CreditNote:
+        """The credit note; one for an invoice is allocated against it at once (its balance drops by the
+        credit, as QuickBooks' applied CreditMemo and Xero's CreditNote allocation do), the rest stays credit."""
         self._customer_row(session, draft.customer_id)
+        invoice: InvoiceRow | None = None
         if draft.invoice_id is not None:
             invoice = self._invoice_row(session, draft.invoice_id)
             if invoice.customer_id != draft.customer_id:
                 raise PermanentLedgerError(
                     f"invoice {invoice.number} belongs to {invoice.customer_id}, not {draft.customer_id}")
+            if invoice.status == InvoiceStatus.VOID.value:
+                raise PermanentLedgerError(f"{_invoice_label(invoice)} is void: nothing to credit")
+            if invoice.currency != currency_code(draft.currency):
+                raise PermanentLedgerError(f"{_invoice_label(invoice)} is in {invoice.currency}, "
+                                           f"the credit note in {draft.currency}")
         if not draft.lines:
             raise PermanentLedgerError("a credit note needs at least one line")
         currency = currency_code(draft.currency)
@@ -790,13 +825,20 @@ class SandboxLedger:
         if total <= 0:
             raise PermanentLedgerError("a credit note must credit a positive amount")
         serial = self._next_serial(session, CreditNoteRow)
+        applied = min(total, invoice.balance) if invoice is not None else Decimal("0.00")
         row = CreditNoteRow(
             id=f"CN-{7000 + serial}", serial=serial, number=f"CN-{1000 + serial}",
             customer_id=draft.customer_id, invoice_id=draft.invoice_id, currency=currency,
-            total=total, remaining=total, reason=draft.reason, issue_date=draft.issue_date,
+            total=total, remaining=total - applied, reason=draft.reason, issue_date=draft.issue_date,
         )
         session.add(row)
         self._announce(session, "CreditNote", row.id, EventOperation.CREATE)
+        if invoice is not None and applied > 0:
+            invoice.balance = invoice.balance - applied
+            invoice.status = _status_after(invoice.balance)
+            invoice.updated_at = self._clock()
+            session.add(invoice)
+            self._announce(session, "Invoice", invoice.id, EventOperation.UPDATE)
         return credit_note_from_row(row)
 
     # --- writes shared by the port and the commands: payments -------------------------------------------
