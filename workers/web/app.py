@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from workers.web import aliases, approvals_api, collectors, form, health, oauth, webhooks
+from workers.web import aliases, approvals_api, collectors, form, health, oauth, reports, webhooks
 from workers.web.config import WebConfig
 
 
@@ -27,6 +27,6 @@ async def connect_temporal(app: FastAPI) -> AsyncIterator[None]:
 def create_app(config: WebConfig) -> FastAPI:
     app = FastAPI(title="duecourse", lifespan=connect_temporal)
     app.state.config = config
-    for surface in (webhooks, health, approvals_api, oauth, form, aliases, collectors):
+    for surface in (webhooks, health, approvals_api, oauth, form, aliases, collectors, reports):
         app.include_router(surface.router)
     return app

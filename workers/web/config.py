@@ -4,12 +4,13 @@ webhook secrets of every ledger."""
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from temporalio.client import Client
 
+from adapters.ledger import LedgerPort
 from adapters.store import Store
 from workers.intake import LifecycleDefaults
 
@@ -31,3 +32,6 @@ class WebConfig:
     xero_webhook_key: str | None = field(default_factory=lambda: os.environ.get("DUECOURSE_XERO_WEBHOOK_KEY"))
     # A PEM public key (RS256) or a shared secret (HS256) that Intacct's delivery JWTs are signed with.
     intacct_webhook_key: str | None = field(default_factory=lambda: os.environ.get("DUECOURSE_INTACCT_WEBHOOK_KEY"))
+    # The ledger companies the reports read, keyed `ledger/tenant`; None: the dev stack's sandbox in `home` and
+    # every connected company (`workers.web.reports.report_ledgers`).
+    ledgers: Mapping[str, LedgerPort] | None = None
