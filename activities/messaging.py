@@ -84,8 +84,19 @@ DRAFTING_RETRY = RetryPolicy(maximum_attempts=DRAFTER_ATTEMPTS_BEFORE_TEMPLATE +
                              maximum_interval=timedelta(minutes=2))
 
 
-def message_id_for(idempotency_key: str, domain: str = "duecourse.local") -> str:
+MESSAGE_ID_DOMAIN = "duecourse.local"
+
+
+def message_id_for(idempotency_key: str, domain: str = MESSAGE_ID_DOMAIN) -> str:
     return f"<{hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def reply_address(message_id: str, sender: str) -> str | None:
+    """Where a reply to this reminder goes: `reply+<the Message-ID's id>@<the sender's domain>`, so a reply that
+    lost its thread headers still finds its invoice (workers/inbound.py reads it back)."""
+    local = message_id.strip("<>").split("@", 1)[0]
+    domain = sender.rsplit("@", 1)[-1].strip(" >") if "@" in sender else ""
+    return f"reply+{local}@{domain}" if local and domain else None
 
 
 class MessagingActivities:
@@ -164,7 +175,7 @@ class MessagingActivities:
                 self.mailer.send(
                     OutgoingMail(
                         to=record.to, subject=record.subject, body=record.body, sender=self.sender,
-                        message_id=record.message_id,
+                        message_id=record.message_id, reply_to=reply_address(record.message_id, self.sender),
                     )
                 )
             except RecipientRefused as refused:

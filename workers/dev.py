@@ -268,9 +268,13 @@ class EmbeddedStack:
         endpoints, company = self.endpoints, self.company
         store = Store(endpoints.database_url)
         # Mail to the bounce domain (DUECOURSE_BOUNCE_DOMAIN) bounces; its DSNs come back to the inbound reader.
-        inbound = InboundMail(store, lambda: connect(endpoints.temporal_address))
+        clock = company.clock
+        inbound = InboundMail(store, lambda: connect(endpoints.temporal_address), task_queue=TASK_QUEUE,
+                              today=lambda: clock.today(datetime.now(UTC), "UTC"))
+        sender = os.environ.get("DUECOURSE_MAIL_FROM", "ar@duecourse.local")
         self.smtp = start_capture(endpoints.home / "mail", self.options.smtp_port, self.options.host,
-                                  on_message=inbound_from_thread(inbound, asyncio.get_running_loop()))
+                                  on_message=inbound_from_thread(inbound, asyncio.get_running_loop()),
+                                  own_domain=sender.rsplit("@", 1)[-1])
         ledger = SandboxLedger(endpoints.sandbox_db, tenant=DEFAULT_TENANT)
         write_stack(self.stack_info(), endpoints.home)
         defaults = LifecycleDefaults(task_queue=TASK_QUEUE, company_name=COMPANY_NAME, how_to_pay=HOW_TO_PAY,

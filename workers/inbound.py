@@ -1,4 +1,4 @@
-"""Mail arriving back: delivery status notifications now (replies are issue 13).
+"""Mail arriving back: delivery status notifications and customers' replies.
 
 `InboundMail.handle(raw)` takes one message as it arrived (bytes), from the dev stack's SMTP capture today
 or a mailbox reader (IMAP) later, and never raises:
@@ -8,30 +8,42 @@ or a mailbox reader (IMAP) later, and never raises:
   (`InvoiceLifecycle.bounced`). A transient one (Action: delayed, 4.x.x) marks nothing;
 - a DSN about a Message-ID we never sent, or about an address the reminder was not sent to, marks nothing
   (anyone can mail a DSN; only one that matches our outbox can make an address bad);
-- anything else is recorded and left for the reply reader (issue 13), malformed mail likewise.
+- a reply (In-Reply-To or References naming a reminder's Message-ID, or sent to a reminder's Reply-To
+  address `reply+<id>@...`) is classified by the rules (activities/replies). A sure reading that calls for an
+  action (workflows/reply_actions.py: promise, dispute, paid, out of office) is sent to the invoice's
+  lifecycle at once; anything else becomes a `reply` item for a person (workflows/reply_review.py);
+- mail that answers no reminder of ours is recorded and nothing else; malformed mail likewise.
 Every message is recorded in the store (`inbound_mail`, with its raw bytes), whatever came of it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
-from email.message import Message
+from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser, HeaderParser
 from typing import Literal
 
 from pydantic import BaseModel
 from temporalio.client import Client
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from adapters.store import InboundRecord, OutboxMessage, Store, normal_address
+from activities.messaging import MESSAGE_ID_DOMAIN
+from activities.replies import REVIEW_THRESHOLD, Reply, classify
+from activities.replies.plain_text import readable
+from activities.replies.quoting import fresh_text
+from adapters.store import AuditRecord, InboundRecord, OutboxMessage, Store, normal_address
 from workflows.invoice_lifecycle import InvoiceLifecycle
-from workflows.lifecycle_messages import BouncedSignal
+from workflows.lifecycle_messages import BouncedSignal, LedgerEventSignal
+from workflows.reply_actions import ReplyAction, ReplyReading, reply_action
+from workflows.reply_review import ReplyReview, ReplyReviewInput
 
 log = logging.getLogger("duecourse.inbound")
 
@@ -70,7 +82,9 @@ class DeliveryReport(BaseModel):
 
 
 InboundOutcome = Literal["signalled", "unmatched", "transient", "recipient-mismatch", "workflow-closed",
-                         "signal-failed", "ignored", "no-recipient"]
+                         "signal-failed", "ignored", "no-recipient", "acted", "for-review", "duplicate"]
+REPLY_ADDRESS = re.compile(r"\breply\+([0-9a-f]{32})@", re.IGNORECASE)
+MAX_REPLY_TEXT = 4000  # of the customer's own words, kept on the `reply` item
 
 
 def _header(message: Message, name: str) -> str:
@@ -165,10 +179,13 @@ ClientSource = Client | Callable[[], Awaitable[Client]]
 class InboundMail:
     """Reads arriving mail; see the module docstring. `client` is a Temporal client or a way to connect one."""
 
-    def __init__(self, store: Store, client: ClientSource) -> None:
+    def __init__(self, store: Store, client: ClientSource, *, task_queue: str = "duecourse",
+                 today: Callable[[], date] | None = None) -> None:
         self.store = store
         self._client_source = client
         self._client: Client | None = client if isinstance(client, Client) else None
+        self.task_queue = task_queue  # where a `reply` item's workflow runs
+        self.today = today or (lambda: datetime.now(UTC).date())  # the ledger's today (the dev stack's clock)
 
     async def client(self) -> Client:
         if self._client is None:
@@ -195,9 +212,7 @@ class InboundMail:
             log.warning("malformed delivery report: %s", error)
             return [await self._record(raw, kind="malformed", outcome="ignored", detail=str(error))]
         if report is None:
-            # Issue 13: replies (In-Reply-To a reminder's Message-ID, or to its Reply-To) are read here.
-            log.info("inbound message is not a delivery report; left for the reply reader")
-            return [await self._record(raw, kind="other", outcome="ignored", detail="not a delivery report")]
+            return [await self._reply(raw)]
         if not report.recipients:
             log.warning("delivery report %s names no recipient", report.message_id)
             return [await self._record(raw, kind="dsn", outcome="no-recipient", report=report,
@@ -247,18 +262,139 @@ class InboundMail:
         log.info("DSN: %s bounced (%s); told %s", address, recipient.reason, sent.workflow_id)
         return await record("signalled", recipient.reason, sent.workflow_id)
 
+    # --- replies ---------------------------------------------------------------------------------------
+
+    async def _reply(self, raw: bytes) -> InboundRecord:
+        message = message_from_bytes(raw, policy=policy.default)
+        own_id = _message_id(_header(message, "Message-ID"))
+        sent = await asyncio.to_thread(self._reminder_answered, message)
+
+        def record(outcome: InboundOutcome, detail: str) -> Awaitable[InboundRecord]:
+            return self._record(raw, kind="reply" if sent else "other", outcome=outcome, detail=detail,
+                                message_id=own_id, original_message_id=sent.message_id if sent else None,
+                                workflow_id=sent.workflow_id if sent else None)
+
+        if sent is None:
+            log.info("inbound message answers no reminder we sent: recorded, nothing done")
+            return await record("ignored", "not a delivery report, and not a reply to a reminder we sent")
+        client = await self.client()
+        try:
+            state = await client.get_workflow_handle(sent.workflow_id).query(InvoiceLifecycle.status)
+        except RPCError as error:
+            return await record("workflow-closed", f"reply to {sent.message_id}: {error.message}")
+        invoice = state.invoice
+        if invoice is None:
+            return await record("workflow-closed", f"reply to {sent.message_id}: the invoice is not read yet")
+        sender = _address_field(_header(message, "From")) or ""
+        reading = classify_reply(message, sender, self.today())
+        key = reply_key(own_id, raw)
+        action = reply_action(reading) if reading.confidence >= REVIEW_THRESHOLD else None
+        said = f"{reading.kind} ({reading.confidence:.2f})" + (f" {reading.date.isoformat()}" if reading.date else "")
+        if action is not None:
+            try:
+                await self._act(client, sent.workflow_id, key, action)
+            except RPCError as error:
+                return await record("signal-failed", f"{said}: {action.summary}; {error.message}")
+            await asyncio.to_thread(self._audit_reply, sent, invoice.id, key, said, action.summary)
+            log.info("reply to %s read as %s: %s", sent.message_id, said, action.summary)
+            return await record("acted", f"{said}: {action.summary}")
+        review = ReplyReviewInput(
+            key=key, invoice_workflow_id=sent.workflow_id, ledger=_id_part(sent.workflow_id, 1),
+            tenant=_id_part(sent.workflow_id, 2), invoice_id=invoice.id, invoice_number=invoice.number,
+            customer_id=invoice.customer_id, customer_name=invoice.customer_name, amount=invoice.balance.amount,
+            currency=invoice.currency, reading=reading,
+            text=fresh_text(readable(reply_text(message)))[:MAX_REPLY_TEXT],
+        )
+        try:
+            await client.start_workflow(ReplyReview.run, review, id=reply_review_id(sent.workflow_id, key),
+                                        task_queue=self.task_queue)
+        except WorkflowAlreadyStartedError:
+            return await record("duplicate", f"{said}: this reply is already awaiting a person")
+        return await record("for-review", f"{said}: a `reply` item for a person")
+
+    def _reminder_answered(self, message: Message) -> OutboxMessage | None:
+        """The reminder this message answers: by its thread headers, else by the Reply-To address it was sent to."""
+        for header in ("In-Reply-To", "References"):
+            for candidate in re.findall(r"<[^<>\s]+>", _header(message, header)):
+                sent = self.store.outbox_by_message_id(candidate)
+                if sent is not None:
+                    return sent
+        for header in ("To", "Cc", "Delivered-To", "X-Original-To"):
+            for token in REPLY_ADDRESS.findall(_header(message, header)):
+                sent = self.store.outbox_by_message_id(f"<{token.lower()}@{MESSAGE_ID_DOMAIN}>")
+                if sent is not None:
+                    return sent
+        return None
+
+    async def _act(self, client: Client, workflow_id: str, key: str, action: ReplyAction) -> None:
+        handle = client.get_workflow_handle(workflow_id)
+        if action.refresh:
+            await handle.signal(InvoiceLifecycle.ledger_event,
+                                LedgerEventSignal(event_id=f"reply:{key}", entity="Invoice", operation="update"))
+        if action.promise is not None:
+            await handle.signal(InvoiceLifecycle.promise_to_pay, action.promise)
+        if action.dispute is not None:
+            await handle.signal(InvoiceLifecycle.dispute, action.dispute)
+        if action.pause is not None:
+            await handle.signal(InvoiceLifecycle.pause_dunning, action.pause)
+
+    def _audit_reply(self, sent: OutboxMessage, invoice_id: str, key: str, said: str, done: str) -> None:
+        self.store.record_audit(AuditRecord(
+            idempotency_key=f"{sent.workflow_id}:reply:{key}", workflow_id=sent.workflow_id, invoice_id=invoice_id,
+            action="reply read", inputs={"reading": said, "source": "reply", "reminder": sent.message_id},
+            rule_version="reply-actions/1", approver=None, result=done))
+
     async def _record(self, raw: bytes, *, kind: str, outcome: InboundOutcome, detail: str,
                       report: DeliveryReport | None = None, recipient: RecipientStatus | None = None,
-                      workflow_id: str | None = None) -> InboundRecord:
+                      workflow_id: str | None = None, message_id: str | None = None,
+                      original_message_id: str | None = None) -> InboundRecord:
         if report is not None and report.truncated:
             detail += f" (report cut at {MAX_RECIPIENTS} recipients)"
         entry = InboundRecord(
-            received_at=datetime.now(UTC), message_id=report.message_id if report else None, kind=kind,
-            original_message_id=report.original_message_id if report else None,
+            received_at=datetime.now(UTC), message_id=report.message_id if report else message_id, kind=kind,
+            original_message_id=report.original_message_id if report else original_message_id,
             address=recipient.address if recipient else None, status=recipient.status if recipient else None,
             workflow_id=workflow_id, outcome=outcome, detail=detail[:2000],
         )
         return await asyncio.to_thread(self.store.record_inbound, entry, bytes(raw) if isinstance(raw, bytes) else b"")
+
+
+def reply_key(message_id: str | None, raw: bytes) -> str:
+    """A reply's own key: from its Message-ID, else its bytes (the same reply twice is the same key)."""
+    return hashlib.sha256(message_id.encode() if message_id else raw).hexdigest()[:20]
+
+
+def reply_review_id(lifecycle_id: str, key: str) -> str:
+    return f"reply:{lifecycle_id}:{key}"
+
+
+def classify_reply(message: Message, sender: str, today: date) -> ReplyReading:
+    """The rules' reading of a reply (activities/replies), as the reply actions take it."""
+    subject = _header(message, "Subject")
+    reading = classify(Reply(subject=subject, body=reply_text(message), sender=sender), today)
+    return ReplyReading(kind=reading.kind, date=reading.date, confidence=reading.confidence,
+                        evidence=reading.evidence, sender=sender, subject=subject, received=today)
+
+
+def reply_text(message: Message) -> str:
+    """The body as its sender wrote it: the text/plain part, else the HTML part (the rules flatten HTML)."""
+    if not isinstance(message, EmailMessage):
+        return ""
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None or not isinstance(part, EmailMessage):
+        return ""
+    try:
+        content = part.get_content()
+    except (LookupError, ValueError):
+        payload = part.get_payload(decode=True)
+        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+    return content if isinstance(content, str) else ""
+
+
+def _id_part(workflow_id: str, index: int) -> str:
+    """`invoice:<ledger>:<tenant>:<invoice id>`: one part of a lifecycle's id."""
+    parts = workflow_id.split(":", 3)
+    return parts[index] if len(parts) == 4 else ""
 
 
 def from_thread(inbound: InboundMail, loop: asyncio.AbstractEventLoop) -> Callable[[bytes], None]:

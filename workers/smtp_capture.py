@@ -115,8 +115,11 @@ def delivery_status_notification(*, original: bytes, recipient: str, envelope_se
 
 class CaptureHandler:
     def __init__(self, mail_dir: Path, *, bounce_domain: str | None = None, on_message: InboundCallback | None = None,
-                 dsn_delay: float = DSN_DELAY_SECONDS) -> None:
+                 dsn_delay: float = DSN_DELAY_SECONDS, own_domain: str | None = None) -> None:
         self.mail_dir = mail_dir
+        # Mail to our own domain (the sender's: replies to a reminder, to its Reply-To or to the sender) is mail
+        # arriving back, handed to the inbound reader like a DSN; everything else is outgoing and only kept.
+        self.own_domain = (own_domain or "").strip().lower()
         mail_dir.mkdir(parents=True, exist_ok=True)
         self.bounce_domain = bounce_domain_from_env() if bounce_domain is None else bounce_domain.strip().lower()
         self.on_message = on_message
@@ -138,6 +141,12 @@ class CaptureHandler:
         content: bytes = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
         self.keep(content)
         sender = str(envelope.mail_from or "").strip("<>")
+        if self.on_message is not None and self.own_domain and any(
+                _domain_of(recipient) == self.own_domain for recipient in envelope.rcpt_tos):
+            try:
+                self.on_message(content)
+            except Exception:  # the capture keeps serving whatever the reader does
+                log.exception("could not hand an arriving message to the inbound reader")
         for recipient in envelope.rcpt_tos:
             if not self.bounces(recipient):
                 continue
@@ -169,10 +178,12 @@ class CaptureHandler:
 
 
 def start_capture(mail_dir: Path, port: int, host: str = "127.0.0.1", *, bounce_domain: str | None = None,
-                  on_message: InboundCallback | None = None, dsn_delay: float = DSN_DELAY_SECONDS) -> Controller:
+                  on_message: InboundCallback | None = None, dsn_delay: float = DSN_DELAY_SECONDS,
+                  own_domain: str | None = None) -> Controller:
     """Start the capture on `host:port`; `bounce_domain` None reads `DUECOURSE_BOUNCE_DOMAIN`. `on_message`
-    is called (on the capture's own thread) with each DSN it sends back."""
-    handler = CaptureHandler(mail_dir, bounce_domain=bounce_domain, on_message=on_message, dsn_delay=dsn_delay)
+    is called (on the capture's own thread) with each DSN it sends back and each message to `own_domain`."""
+    handler = CaptureHandler(mail_dir, bounce_domain=bounce_domain, on_message=on_message, dsn_delay=dsn_delay,
+                             own_domain=own_domain)
     controller = Controller(handler, hostname=host, port=port)
     controller.start()
     return controller

@@ -61,7 +61,7 @@ def capture(tmp_path: Path) -> Iterator[Capture]:
     arrived: queue.Queue[bytes] = queue.Queue()
     port = free_port()
     controller = start_capture(tmp_path / "mail", port, bounce_domain="bounce.test", on_message=arrived.put,
-                               dsn_delay=0.05)
+                               dsn_delay=0.05, own_domain="duecourse.local")
     try:
         yield Capture(tmp_path / "mail", port, arrived)
     finally:
@@ -123,6 +123,13 @@ def test_mail_elsewhere_is_kept_and_never_bounced(capture: Capture) -> None:
     assert len(capture.kept()) == 1
     with pytest.raises(queue.Empty):
         capture.next_arrival(timeout=0.5)
+
+
+def test_mail_to_our_own_domain_is_kept_and_handed_to_the_inbound_reader(capture: Capture) -> None:
+    # A customer's reply to a reminder's Reply-To (or to the sender) is mail arriving back, not mail going out.
+    assert capture.send(["reply+0123abcd@duecourse.local"], sender="ap@contoso.test") == {}
+    arrived = message_from_bytes(capture.next_arrival())
+    assert arrived["To"] == "reply+0123abcd@duecourse.local" and len(capture.kept()) == 1
 
 
 def test_a_message_without_an_envelope_sender_gets_no_dsn(capture: Capture) -> None:
