@@ -463,6 +463,8 @@ end = "17:00"
 [approval]
 reminders = "all"
 except_reminders = [2]
+# A new invoice (from an accepted quote or time entries) over this total waits for a human before it is posted.
+invoices_over = "5000"
 
 # Public holidays: each customer's own country's calendar (from the `holidays` package) applies. Per
 # country you can pick another calendar (a region such as GB-ENG) and add extra dates.

@@ -193,6 +193,18 @@ class Estimate(BaseModel):
     issue_date: date
 
 
+class TimeEntry(BaseModel):
+    """Billable hours for a customer (QuickBooks TimeActivity, Xero Projects time, Intacct timesheet line)."""
+
+    id: str
+    customer_id: str
+    date: date
+    hours: Decimal
+    rate: Money  # per hour
+    description: str
+    invoice_id: str | None = None  # the invoice that billed it; None while unbilled
+
+
 class Allocation(BaseModel):
     invoice_id: str
     amount: Money

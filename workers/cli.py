@@ -92,9 +92,11 @@ def cmd_sandbox_customer_add(args: argparse.Namespace) -> int:
     ledger, _ = _sandbox()
     customer = ledger.add_customer(args.name, email=args.email, terms_days=args.terms_days,
                                    time_zone=args.time_zone, country=args.country, currency=args.currency,
-                                   alternate_emails=args.alternate_email)
+                                   alternate_emails=args.alternate_email, credit_limit=args.credit_limit)
     emit(args, {"customer_id": customer.id, "name": customer.name, "email": customer.email,
-                "alternate_emails": customer.alternate_emails}, customer.id)
+                "alternate_emails": customer.alternate_emails,
+                "credit_limit": None if customer.credit_limit is None else str(customer.credit_limit.amount)},
+         customer.id)
     return 0
 
 
@@ -328,6 +330,15 @@ def build_parser() -> argparse.ArgumentParser:
     from workers.backfill_cli import add_sync_commands
 
     add_sync_commands(commands)
+    from workers.bank_cli import add_bank_commands
+    from workers.batch.fees_cli import add_fees_commands
+    from workers.batch.forecast_cli import add_forecast_commands
+    from workers.replies_cli import add_replies_commands
+
+    add_fees_commands(commands)
+    add_forecast_commands(commands)
+    add_replies_commands(commands)
+    add_bank_commands(commands)
     # `match` and `bench` parse their own arguments.
     commands.add_parser("match", help="batch cash application (see --help)", add_help=False)
     commands.add_parser("bench", help="benchmarks: `bench match`, `bench drafts`, `bench lifecycle`", add_help=False)
@@ -375,6 +386,8 @@ def _add_approver(commands: Commands) -> None:
 
 def _add_sandbox(commands: Commands) -> None:
     """`sandbox ...`: drive the embedded sandbox ledger as someone working in it would."""
+    from workers.sandbox_documents_cli import add_document_commands, credit_limit
+
     sandbox = commands.add_parser("sandbox", help="drive the embedded sandbox ledger").add_subparsers(
         dest="sandbox_command", required=True)
     customer = sandbox.add_parser("customer").add_subparsers(dest="customer_command", required=True)
@@ -385,6 +398,8 @@ def _add_sandbox(commands: Commands) -> None:
     c_add.add_argument("--time-zone", default="UTC")
     c_add.add_argument("--country", default="US")
     c_add.add_argument("--currency", default="USD")
+    c_add.add_argument("--credit-limit", type=credit_limit, metavar="A",
+                       help="most this customer may owe (open invoices and new ones) before a credit review")
     c_add.add_argument("--alternate-email", action="append", default=[], metavar="E",
                        help="another contact, tried in order when mail to the first bounces (repeatable)")
     json_flag(c_add)
@@ -417,6 +432,7 @@ def _add_sandbox(commands: Commands) -> None:
     receive.add_argument("--currency", default="USD")
     json_flag(receive)
     receive.set_defaults(run=cmd_sandbox_receive)
+    add_document_commands(sandbox)
 
 
 def _add_connection_and_reports(commands: Commands) -> None:
@@ -439,6 +455,9 @@ def _add_connection_and_reports(commands: Commands) -> None:
     shadow = report.add_parser("shadow-cash", help="cash application in shadow mode: suggestions vs what people did")
     json_flag(shadow)
     shadow.set_defaults(run=cmd_report_shadow_cash)
+    from workers.report_cli import add_report_commands
+
+    add_report_commands(report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

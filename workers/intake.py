@@ -6,7 +6,9 @@ workflow that already runs (which drops an event id it has seen) and never start
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -17,13 +19,15 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from adapters.ledger import EventOperation, LedgerEvent
+from adapters.ledger import EstimateStatus, EventOperation, LedgerEvent, LedgerPort
 from workers.settings import Settings, read_stack
 from workflows import search_attributes as sa
 from workflows.calendar import LedgerClock
 from workflows.cash_application import CashApplication, CashApplicationInput, Mode, bank_line_workflow_id
 from workflows.invoice_lifecycle import InvoiceLifecycle, invoice_workflow_id
 from workflows.lifecycle_messages import LEDGER_EVENT_SIGNAL, LedgerEventSignal, LifecycleInput
+from workflows.quote_messages import QuoteInput, estimate_workflow_id
+from workflows.quote_to_invoice import QuoteToInvoice
 
 
 class LifecycleDefaults(BaseModel):
@@ -47,7 +51,10 @@ class Routed(BaseModel):
     outcome: str  # "signalled", "closed", "ignored"
 
 
-async def route_event(client: Client, event: LedgerEvent, defaults: LifecycleDefaults) -> Routed:
+async def route_event(client: Client, event: LedgerEvent, defaults: LifecycleDefaults,
+                      ledgers: Mapping[str, LedgerPort] | None = None) -> Routed:
+    """Signal-with-start the workflow `event` concerns. `ledgers` (keyed `ledger/tenant`) lets the intake read
+    whether an announced estimate was accepted: an event names what changed, never how."""
     if event.entity == "BankLine" and event.operation == EventOperation.CREATE:
         return await _signal_with_start(
             client, event, defaults, CashApplication.run,
@@ -69,10 +76,32 @@ async def route_event(client: Client, event: LedgerEvent, defaults: LifecycleDef
             [SearchAttributePair(sa.LEDGER, event.ledger), SearchAttributePair(sa.INVOICE_ID, event.entity_id)],
             f"Invoice {event.entity_id} in {event.ledger} ({event.tenant})",
         )
+    if event.entity == "Estimate" and event.operation in (EventOperation.CREATE, EventOperation.UPDATE):
+        return await _route_estimate(client, event, defaults, ledgers)
     # Payments arrive as Invoice updates too (every ledger re-announces the invoices a payment touches);
-    # customers, estimates and the rest belong to workflows of later issues.
+    # customers, time entries and the rest belong to workflows of later issues.
     return Routed(event_id=event.event_id, entity=event.entity, entity_id=event.entity_id,
                   workflow_id=None, outcome="ignored")
+
+
+async def _route_estimate(client: Client, event: LedgerEvent, defaults: LifecycleDefaults,
+                          ledgers: Mapping[str, LedgerPort] | None) -> Routed:
+    """An accepted estimate starts its QuoteToInvoice; any other estimate change starts nothing. Without a
+    connection to read the ledger by, the workflow is started and reads the status itself (ending at
+    `not_accepted`, nothing posted, when the customer has not accepted)."""
+    workflow_id = estimate_workflow_id(event.ledger, event.tenant, event.entity_id)
+    port = None if ledgers is None else ledgers.get(f"{event.ledger}/{event.tenant}")
+    if port is not None:
+        estimate = await asyncio.to_thread(port.get_estimate, event.entity_id)
+        if estimate.status != EstimateStatus.ACCEPTED:
+            # A running workflow still hears of the change (a replay of its own acceptance, the close on billing).
+            return await _signal_running(client, event, QuoteToInvoice.ledger_event, workflow_id)
+    return await _signal_with_start(
+        client, event, defaults, QuoteToInvoice.run,
+        QuoteInput(ledger=event.ledger, tenant=event.tenant, estimate_id=event.entity_id, clock=defaults.clock),
+        workflow_id, [SearchAttributePair(sa.LEDGER, event.ledger)],
+        f"Estimate {event.entity_id} in {event.ledger} ({event.tenant}): quote to invoice",
+    )
 
 
 async def _signal_running(client: Client, event: LedgerEvent, signal: Any, workflow_id: str) -> Routed:

@@ -82,7 +82,7 @@ class SyncActivities:
         batch = await self._read_changes(port, cursor)
         start = resume_point(previous_progress(), cursor, batch)
         for routed, event in enumerate(batch.events[start:], start=start + 1):
-            await route_event(self.client, event, self.defaults)
+            await route_event(self.client, event, self.defaults, self.ledgers)
             activity.heartbeat(SyncProgress(cursor=cursor, batch_cursor=batch.cursor, routed=routed,
                                             last_event_id=event.event_id))
         # Only after every change was routed: a crash in between replays them, which is harmless.

@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.cash_application import CashActivities
+from activities.invoicing import InvoicingActivities
 from activities.ledger import LedgerActivities, ledger_key
 from activities.messaging import MessagingActivities
 from activities.policy import PolicyActivities, policy_path
@@ -30,8 +31,11 @@ from workflows.backfill import Backfill
 from workflows.cash_application import CashApplication
 from workflows.invoice_lifecycle import InvoiceLifecycle
 from workflows.ledger_sync import LedgerSync
+from workflows.quote_to_invoice import QuoteToInvoice
+from workflows.reply_review import ReplyReview
 
-WORKFLOWS: Sequence[type] = (InvoiceLifecycle, CashApplication, LedgerSync, Backfill)
+WORKFLOWS: Sequence[type] = (InvoiceLifecycle, CashApplication, LedgerSync, Backfill, ReplyReview,
+                             QuoteToInvoice)
 
 # Our own pure modules and the libraries they use are deterministic; passing them through keeps the
 # sandbox from re-importing them for every workflow task.
@@ -57,6 +61,7 @@ def activity_callables(ledgers: Mapping[str, LedgerPort], store: Store, mailer: 
     ledger_activities = LedgerActivities(ledgers, PolicyActivities(policy_path(data_dir())), store.is_paused)
     messaging = MessagingActivities(store, mailer, drafter, sender, ledgers)
     cash = CashActivities(ledgers, store)
+    invoicing = InvoicingActivities(ledgers, ledger_activities.policy, store.is_paused)
     return [
         ledger_activities.fetch_invoice,
         ledger_activities.post_credit_note,
@@ -67,6 +72,8 @@ def activity_callables(ledgers: Mapping[str, LedgerPort], store: Store, mailer: 
         cash.check_bank_line,
         cash.apply_payment,
         cash.learn_alias,
+        invoicing.fetch_estimate,
+        invoicing.post_invoice,
     ]
 
 

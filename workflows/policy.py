@@ -208,6 +208,8 @@ class Approval(_Strict):
     reminders: Annotated[Literal["all", "none"] | tuple[Annotated[int, Field(ge=1)], ...],
                          BeforeValidator(_reminders)] = "all"
     except_reminders: tuple[Annotated[int, Field(ge=1)], ...] = (2,)  # with "all": these go out on their own
+    # A new invoice (from a quote or time) over this total, in its own currency, waits for a human.
+    invoices_over: Amount = Decimal("5000")
 
     def needs_human(self, reminder_number: int) -> bool:
         if self.reminders == "all":

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from adapters.ledger import LedgerEvent
+from adapters.ledger import LedgerError, LedgerEvent, LedgerPort
 from adapters.ledgers.intacct import webhooks as intacct_webhooks
 from adapters.ledgers.quickbooks import webhooks as quickbooks_webhooks
 from adapters.ledgers.sandbox import webhooks as sandbox_webhooks
@@ -100,7 +100,9 @@ async def receive(source: WebhookSource, request: Request, config: WebConfig, cl
         events = source.parse(body)
     except ValueError as error:
         raise reject(source.ledger, 400, f"malformed webhook body: {error}") from error
-    return await route_all(client, events, config.defaults)
+    from workers.web.reports import report_ledgers  # the web app's read-only ledgers (built once)
+
+    return await route_all(client, events, config.defaults, report_ledgers(request))
 
 
 def reject(ledger: str, status: int, why: str) -> HTTPException:
@@ -108,14 +110,18 @@ def reject(ledger: str, status: int, why: str) -> HTTPException:
     return HTTPException(status, why)
 
 
-async def route_all(client: Client, events: list[LedgerEvent], defaults: LifecycleDefaults) -> list[Routed]:
+async def route_all(client: Client, events: list[LedgerEvent], defaults: LifecycleDefaults,
+                    ledgers: Mapping[str, LedgerPort] | None = None) -> list[Routed]:
     try:
         # A batch's events go to Temporal concurrently; one invoice's events may share a batch, and
         # Temporal orders the signals to one workflow.
-        routed = await asyncio.gather(*(route_event(client, event, defaults) for event in events))
+        routed = await asyncio.gather(*(route_event(client, event, defaults, ledgers) for event in events))
     except RPCError as error:
         # 5xx makes the ledger deliver again later; duplicates are harmless.
         raise HTTPException(503, f"Temporal is unreachable: {error.message}") from error
+    except LedgerError as error:
+        # Reading an announced estimate failed: 5xx, so the ledger delivers the event again later.
+        raise HTTPException(503, f"the ledger could not be read: {error}") from error
     for outcome in routed:
         if outcome.outcome == "ignored":
             log.info("acknowledged and ignored: %s %s", outcome.entity, outcome.entity_id)

@@ -51,6 +51,7 @@ from adapters.ledger import (
     Payment,
     PaymentRequest,
     PermanentLedgerError,
+    TimeEntry,
     minor_unit,
 )
 from adapters.ledgers.sandbox.mapping import (
@@ -71,6 +72,7 @@ from adapters.ledgers.sandbox.mapping import (
     invoice_line_to_row,
     invoice_to_row,
     payment_from_row,
+    time_entry_from_row,
     time_zone_name,
 )
 from adapters.ledgers.sandbox.models import (
@@ -86,6 +88,7 @@ from adapters.ledgers.sandbox.models import (
     NoteRow,
     PaymentRow,
     SandboxTable,
+    TimeEntryRow,
     utc_now,
 )
 
@@ -677,6 +680,74 @@ class SandboxLedger:
             row = self._estimate_row(session, estimate_id)
             self._set_estimate_status(session, row, status)
             return estimate_from_row(row)
+
+    def accept_estimate(self, estimate_id: str) -> Estimate:
+        """The customer accepted a pending quote (announced as an Estimate update, as QuickBooks does); accepting
+        an accepted one changes nothing, and a rejected or closed (invoiced) one cannot be accepted."""
+        with self._writing() as session:
+            row = self._estimate_row(session, estimate_id)
+            if row.status not in (EstimateStatus.PENDING.value, EstimateStatus.ACCEPTED.value):
+                raise PermanentLedgerError(f"estimate {row.number} ({row.id}) is {row.status}: only a pending "
+                                           "estimate can be accepted")
+            self._set_estimate_status(session, row, EstimateStatus.ACCEPTED)
+            return estimate_from_row(row)
+
+    # --- time entries ------------------------------------------------------------------------------------
+
+    def add_time_entry(self, customer_id: str, hours: Decimal | str, rate: Decimal | str, description: str, *,
+                       on: date) -> TimeEntry:
+        """Billable hours at an hourly rate in the customer's currency, unbilled until an invoice bills them."""
+        worked = decimal_of(hours, "hours")
+        if worked <= 0 or worked > 24:
+            raise PermanentLedgerError(f"hours must be more than 0 and at most 24 a day, got {worked}")
+        if not description.strip():
+            raise PermanentLedgerError("a time entry needs a description")
+        with self._writing() as session:
+            customer = self._customer_row(session, customer_id)
+            price = in_minor_units(decimal_of(rate, "rate"), "rate", customer.currency)
+            if price <= 0:
+                raise PermanentLedgerError(f"the hourly rate must be positive, got {price}")
+            serial = self._next_serial(session, TimeEntryRow)
+            row = TimeEntryRow(id=f"T-{6000 + serial}", serial=serial, customer_id=customer.id, date=on,
+                               hours=worked, rate=price, currency=customer.currency,
+                               description=description.strip(), created_at=self._clock(), updated_at=self._clock())
+            session.add(row)
+            self._announce(session, "TimeEntry", row.id, EventOperation.CREATE)
+            return time_entry_from_row(row)
+
+    def list_time_entries(self, customer_id: str | None = None, unbilled_only: bool = False) -> list[TimeEntry]:
+        """Time entries, oldest first; of one customer, and only those no invoice has billed, when asked."""
+        with self._reading() as session:
+            query = select(TimeEntryRow).order_by(col(TimeEntryRow.date), col(TimeEntryRow.serial))
+            if customer_id is not None:
+                self._customer_row(session, customer_id)
+                query = query.where(TimeEntryRow.customer_id == customer_id)
+            if unbilled_only:
+                query = query.where(col(TimeEntryRow.invoice_id).is_(None))
+            return [time_entry_from_row(row) for row in session.exec(query).all()]
+
+    def bill_time_entries(self, draft: InvoiceDraft, time_entry_ids: Sequence[str], idempotency_key: str) -> Invoice:
+        """Creates the invoice for these entries and marks them billed by it, in one transaction; a retry with
+        the key answers the same invoice. An entry of another customer, or billed already, refuses the lot."""
+        def write(session: Session) -> Invoice:
+            if not time_entry_ids:
+                raise PermanentLedgerError("an invoice for time needs at least one time entry")
+            entries = [self._found(session, TimeEntryRow, entry_id, "time entry") for entry_id in time_entry_ids]
+            for entry in entries:
+                if entry.customer_id != draft.customer_id:
+                    raise PermanentLedgerError(f"time entry {entry.id} is for {entry.customer_id}, "
+                                               f"not {draft.customer_id}")
+                if entry.invoice_id is not None:
+                    raise PermanentLedgerError(f"time entry {entry.id} is already billed on {entry.invoice_id}")
+            row = self._insert_invoice(session, draft)
+            for entry in entries:
+                entry.invoice_id = row.id
+                entry.updated_at = self._clock()
+                session.add(entry)
+                self._announce(session, "TimeEntry", entry.id, EventOperation.UPDATE)
+            return self._invoice(session, row)
+
+        return self._once("bill_time_entries", idempotency_key, Invoice, write)
 
     # --- the outbox ------------------------------------------------------------------------------------
 

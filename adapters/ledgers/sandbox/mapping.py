@@ -29,6 +29,7 @@ from adapters.ledger import (
     Money,
     Payment,
     PermanentLedgerError,
+    TimeEntry,
     iana_time_zone,
     minor_unit,
 )
@@ -42,6 +43,7 @@ from adapters.ledgers.sandbox.models import (
     InvoiceLineRow,
     InvoiceRow,
     PaymentRow,
+    TimeEntryRow,
 )
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -175,6 +177,12 @@ def estimate_from_row(row: EstimateRow) -> Estimate:
         status=EstimateStatus(row.status),
         issue_date=row.issue_date,
     )
+
+
+def time_entry_from_row(row: TimeEntryRow) -> TimeEntry:
+    return TimeEntry(id=row.id, customer_id=row.customer_id, date=row.date, hours=row.hours,
+                     rate=Money(amount=row.rate, currency=row.currency), description=row.description,
+                     invoice_id=row.invoice_id)
 
 
 def credit_note_from_row(row: CreditNoteRow) -> CreditNote:

@@ -164,6 +164,24 @@ class EstimateRow(SandboxTable, table=True):
     updated_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
 
 
+class TimeEntryRow(SandboxTable, table=True):
+    """Billable time for a customer, unbilled until an invoice is made from it (a table of its own, so a
+    ledger file made before time entries gains it from `create_all` and no existing table changes)."""
+
+    __tablename__ = "time_entries"
+    id: str = Field(primary_key=True)  # "T-6001"
+    serial: int = Field(unique=True)
+    customer_id: str = Field(index=True)
+    date: date
+    hours: Decimal = Field(sa_type=DecimalText)
+    rate: Decimal = Field(sa_type=DecimalText)  # per hour, in the customer's currency
+    currency: str
+    description: str
+    invoice_id: str | None = Field(default=None, index=True)  # set once billed
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+
+
 class CreditNoteRow(SandboxTable, table=True):
     __tablename__ = "credit_notes"
     id: str = Field(primary_key=True)  # "CN-7001"
