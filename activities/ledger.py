@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from activities.error_types import LEDGER_NOT_CONNECTED, OUTBOUND_PAUSED
 from activities.errors import as_application_errors
 from adapters.ledger import CreditNote, CreditNoteDraft, Customer, Invoice, InvoiceLine, LedgerPort
+from adapters.risk import CustomerRisk
 from workflows.policy import PolicyRead
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class InvoiceSnapshot(BaseModel):
     invoice: Invoice
     customer: Customer
     policy: PolicyRead | None = None
+    risk: CustomerRisk | None = None  # the customer's risk score as last computed (None: not yet)
 
 
 class PostCreditInput(BaseModel):
@@ -60,10 +62,12 @@ class LedgerActivities:
     """Holds the connected ledgers, keyed by `ledger_key(ledger, tenant)`; built once per worker."""
 
     def __init__(self, ledgers: Mapping[str, LedgerPort], policy: PolicyActivities | None = None,
-                 outbound_paused: Callable[[], bool] | None = None) -> None:
+                 outbound_paused: Callable[[], bool] | None = None,
+                 risk_of: Callable[[str, str, str], CustomerRisk | None] | None = None) -> None:
         self.ledgers = ledgers
         self.policy = policy
         self.outbound_paused = outbound_paused or (lambda: False)
+        self.risk_of = risk_of  # (ledger, tenant, customer id) -> the stored score
 
     def port(self, ledger: str, tenant: str) -> LedgerPort:
         try:
@@ -83,7 +87,8 @@ class LedgerActivities:
         policy = None
         if request.policy_digest is not None and self.policy is not None:
             policy = self.policy.read_policy(request.policy_digest)
-        return InvoiceSnapshot(invoice=invoice, customer=customer, policy=policy)
+        risk = self.risk_of(request.ledger, request.tenant, customer.id) if self.risk_of else None
+        return InvoiceSnapshot(invoice=invoice, customer=customer, policy=policy, risk=risk)
 
 
     @activity.defn

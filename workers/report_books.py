@@ -21,11 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from activities.cash_matching.model import OpenInvoice
-from activities.forecasting.history import AppliedPayment
 from activities.reports.books import Books
+from activities.reports.ledger_books import NOT_RECEIVABLE, books_from_ledger, ledger_invoices, open_invoice
 from activities.reports.worklist import LifecycleFacts
-from adapters.ledger import Invoice, InvoiceStatus, LedgerPort, NotFound
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -34,50 +32,10 @@ if TYPE_CHECKING:
     from workers.batch.csv_io import RowError
     from workflows.calendar import LedgerClock
 
-NOT_RECEIVABLE = (InvoiceStatus.DRAFT, InvoiceStatus.VOID)
 HELD_STAGES = ("paused", "escalated")  # a person holds these: their promise or dispute is worth a query
 QUERY_SECONDS = 5.0
 LIFECYCLES_SECONDS = 30.0
 DISPUTE_OPENED = "dispute opened"  # the audit action `workers.collector_actions` records
-
-
-def open_invoice(invoice: Invoice) -> OpenInvoice:
-    return OpenInvoice(
-        invoice_id=invoice.id, invoice_number=invoice.number, customer_id=invoice.customer_id,
-        customer_name=invoice.customer_name, currency=invoice.currency, total=invoice.total.amount,
-        balance=invoice.balance.amount, issue_date=invoice.issue_date, due_date=invoice.due_date,
-    )
-
-
-def ledger_invoices(ledger: LedgerPort, named: set[str]) -> list[Invoice]:
-    """Every invoice the ledger holds: all at once where it can list them, else the open ones and those `named`."""
-    listing = getattr(ledger, "list_invoices", None)
-    if callable(listing):
-        everything: list[Invoice] = listing()
-        return everything
-    found = {invoice.id: invoice for invoice in ledger.list_open_invoices()}
-    for invoice_id in sorted(named - found.keys()):
-        try:
-            found[invoice_id] = ledger.get_invoice(invoice_id)
-        except NotFound:
-            continue  # deleted in the ledger since it was paid: its payment says nothing about a receivable
-    return list(found.values())
-
-
-def books_from_ledger(ledger: LedgerPort, today: date) -> Books:
-    """The ledger's receivables with their balances as they stand today."""
-    payments = [
-        AppliedPayment(payment_id=payment.id, invoice_id=allocation.invoice_id, date=payment.date,
-                       amount=allocation.amount.amount)
-        for payment in ledger.list_payments()
-        for allocation in payment.allocations
-    ]
-    named = {p.invoice_id for p in payments}
-    named |= {note.invoice_id for note in ledger.list_credit_notes() if note.invoice_id}
-    invoices = [open_invoice(i) for i in ledger_invoices(ledger, named) if i.status not in NOT_RECEIVABLE]
-    # A payment the ledger already holds is reflected in today's balances, even one dated ahead.
-    balances_on = max([today, *(p.date for p in payments)])
-    return Books.of(invoices, payments, balances_on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,3 +132,8 @@ async def read_lifecycles(connect: Any, ledger: str, tenant: str, store: Store |
 
 def _quoted(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+# The ledger reading lives in activities.reports.ledger_books (the risk refresh reads it too); named here too.
+__all__ = ["NOT_RECEIVABLE", "FileBooks", "books_from_files", "books_from_ledger", "ledger_invoices",
+           "lifecycle_facts", "open_invoice", "read_lifecycles"]

@@ -18,15 +18,24 @@ from activities.invoicing import InvoicingActivities
 from activities.ledger import LedgerActivities, ledger_key
 from activities.messaging import MessagingActivities
 from activities.policy import PolicyActivities, policy_path
+from activities.risk import RiskActivities
 from adapters.drafting.llm import drafter_from_env
 from adapters.drafting.port import Drafter
 from adapters.ledger import LedgerPort
 from adapters.mail import Mailer, SmtpMailer
+from adapters.risk_store import RiskScores
 from adapters.store import Store, SyncCursors
 from workers.backfill import BackfillActivities
 from workers.intake import LifecycleDefaults, defaults_from_settings
 from workers.settings import Settings, data_dir, read_stack
 from workers.sync import SyncActivities
+from workers.worker_metrics import (
+    METRICS_PORT_VARIABLE,
+    LedgerCallMetrics,
+    TemporalRuntimeMetrics,
+    WorkerMetricsServer,
+    metrics_listen_address,
+)
 from workflows.backfill import Backfill
 from workflows.cash_application import CashApplication
 from workflows.invoice_lifecycle import InvoiceLifecycle
@@ -58,13 +67,17 @@ def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
 
 def activity_callables(ledgers: Mapping[str, LedgerPort], store: Store, mailer: Mailer, drafter: Drafter,
                        sender: str) -> list[Any]:
-    ledger_activities = LedgerActivities(ledgers, PolicyActivities(policy_path(data_dir())), store.is_paused)
+    risk_scores = RiskScores(store)
+    ledger_activities = LedgerActivities(ledgers, PolicyActivities(policy_path(data_dir())), store.is_paused,
+                                         risk_scores.get)
+    risk = RiskActivities(ledgers, risk_scores)
     messaging = MessagingActivities(store, mailer, drafter, sender, ledgers)
     cash = CashActivities(ledgers, store)
     invoicing = InvoicingActivities(ledgers, ledger_activities.policy, store.is_paused)
     return [
         ledger_activities.fetch_invoice,
         ledger_activities.post_credit_note,
+        risk.refresh_risk_scores,
         messaging.draft_reminder,
         messaging.send_reminder,
         messaging.record_audit,
@@ -93,6 +106,7 @@ def build_worker(client: Client, *, task_queue: str, ledgers: Mapping[str, Ledge
         activity_executor=ThreadPoolExecutor(max_workers=max_concurrent_activities),
         max_concurrent_activities=max_concurrent_activities,
         workflow_runner=workflow_runner(strict=strict_sandbox),
+        interceptors=[LedgerCallMetrics()],
     )
 
 
@@ -122,7 +136,23 @@ def mailer_from_settings(settings: Settings) -> Mailer:
 
 
 async def run_worker(settings: Settings, client: Client, stop: asyncio.Event,
-                     defaults: LifecycleDefaults | None = None) -> None:
+                     defaults: LifecycleDefaults | None = None, metrics_port: str | None = None) -> None:
+    """Until `stop`; with a metrics port (`metrics_port`, else DUECOURSE_WORKER_METRICS_PORT) while it runs."""
+    listen = metrics_listen_address(metrics_port or os.environ.get(METRICS_PORT_VARIABLE))
+    metrics = None
+    if listen is not None:
+        temporal_metrics = TemporalRuntimeMetrics.shared()
+        client = await temporal_metrics.client_reporting_here(client)
+        metrics = WorkerMetricsServer(*listen, temporal_metrics)
+    try:
+        await _run_until_stopped(settings, client, stop, defaults)
+    finally:
+        if metrics is not None:
+            metrics.close()
+
+
+async def _run_until_stopped(settings: Settings, client: Client, stop: asyncio.Event,
+                             defaults: LifecycleDefaults | None) -> None:
     store = Store(settings.database_url)
     worker = build_worker(
         client, task_queue=settings.task_queue, ledgers=ledgers_from_settings(settings, store),

@@ -94,6 +94,9 @@ PATCH_DAY_ONE = "day-one-collectors-drafts-bounces"
 # The audit log is written behind the life, in order: a ledger note held by the kill switch no longer holds
 # the lifecycle with it (a reminder is still drafted and put to a human while outbound actions are held).
 PATCH_AUDITS_BEHIND = "audit-written-behind-the-life"
+# Issue 11: the customer's risk score read with the invoice and upserted as `RiskScore` (asked only once a score
+# exists, so a life without one records no marker).
+PATCH_RISK_SCORE = "risk-score-upserted"
 HISTORY_LIMIT = 5_000
 SEEN_EVENTS_KEPT = 200
 
@@ -871,6 +874,8 @@ class InvoiceLifecycle(ApprovalInterface):
                 await self._await_reconsent()
         self.state.invoice = snapshot.invoice
         self.state.customer = snapshot.customer
+        if snapshot.risk is not None and workflow.patched(PATCH_RISK_SCORE):
+            self.state.risk = snapshot.risk
         read, snapshot.policy = snapshot.policy, None  # the shared instance is kept, not this copy
         self._policy_changed = await self._take_policy(read) or self._policy_changed
         self._publish()
@@ -1001,6 +1006,7 @@ class InvoiceLifecycle(ApprovalInterface):
             sa.DUNNING_LEVEL.value_set(level),
             sa.AWAITING_APPROVAL.value_set(self.state.pending is not None),
             *([sa.COLLECTOR.value_set(self.state.assigned_to or "")] if self._day_one else []),
+            *([sa.RISK_SCORE.value_set(self.state.risk.score)] if self.state.risk is not None else []),
         ]
 
     def _details(self, invoice: Invoice, level: int) -> str:
@@ -1015,6 +1021,9 @@ class InvoiceLifecycle(ApprovalInterface):
             lines.append(f"Awaiting approval: {pending.item_id} ({pending.why})")
         if self.state.dispute:
             lines.append(f"Dispute: {self.state.dispute}")
+        risk = self.state.risk
+        if risk is not None:
+            lines.append(f"Customer risk {risk.score:.2f} (grade {risk.grade}): {'; '.join(risk.reasons)}")
         customer = self.state.customer
         if self._day_one and customer is not None:
             lines.append(f"Customer time: {customer.time_zone} ({customer.time_zone_source})")

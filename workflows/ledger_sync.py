@@ -5,6 +5,8 @@ Contract
   `duecourse setup`), input `LedgerSyncInput`.
 - One activity reads the ledger's changes since the persisted cursor and sends each through the same
   signal-with-start path as the webhooks, so a missed webhook is caught and a doubled one does nothing.
+- Then asks for the company's risk scores to be refreshed (patched; the activity recomputes only when the stored
+  ones are stale, and a failure there never fails the sync).
 - Returns how many changes it routed.
 """
 
@@ -15,6 +17,7 @@ from datetime import timedelta
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 
 class LedgerSyncInput(BaseModel):
@@ -34,6 +37,18 @@ SYNC_ACTIVITY = "sync_ledger_changes"
 SYNC_TIMEOUT = timedelta(minutes=5)
 SYNC_HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 SYNC_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
+RISK_ACTIVITY = "refresh_risk_scores"
+# Reading a whole book can take a while on a real ledger; a failed refresh waits for the next sync run.
+RISK_TIMEOUT = timedelta(minutes=10)
+RISK_RETRY = RetryPolicy(maximum_attempts=2)
+PATCH_RISK_REFRESH = "risk-scores-refreshed-after-sync"
+
+
+class RiskRefreshInput(BaseModel):
+    """What the risk refresh activity takes (activities/risk.py `RefreshRiskInput`, the same fields)."""
+
+    ledger: str
+    tenant: str
 
 
 @workflow.defn
@@ -44,4 +59,12 @@ class LedgerSync:
             SYNC_ACTIVITY, request, result_type=LedgerSyncResult,
             start_to_close_timeout=SYNC_TIMEOUT, heartbeat_timeout=SYNC_HEARTBEAT_TIMEOUT, retry_policy=SYNC_RETRY,
         )
+        if workflow.patched(PATCH_RISK_REFRESH):
+            try:
+                await workflow.execute_activity(
+                    RISK_ACTIVITY, RiskRefreshInput(ledger=request.ledger, tenant=request.tenant),
+                    start_to_close_timeout=RISK_TIMEOUT, retry_policy=RISK_RETRY)
+            except ActivityError as error:
+                workflow.logger.warning("risk scores of %s/%s not refreshed: %s", request.ledger, request.tenant,
+                                        error.cause or error)
         return result

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from adapters.ledger import Customer, Invoice
+from adapters.risk import CustomerRisk
 from workflows.approvals import Decision, DecisionKind, DecisionResult, PendingApproval
 from workflows.calendar import LedgerClock
 from workflows.dunning import DunningLadder
@@ -195,6 +196,8 @@ class LifecycleState(BaseModel):
     resolutions: int = 0
     credit_notes: list[str] = Field(default_factory=list)
     settled_by: str | None = None  # "credit note" or "write-off" when that, not a payment, cleared the balance
+    # The customer's risk score as the last ledger read found it stored (issue 11); upserted as `RiskScore`.
+    risk: CustomerRisk | None = None
     # The digest of the collections policy this lifecycle follows, re-read before every step ("" none yet).
     # The policy itself is not in the state: each run reads it whole once, then shares it (shared_policy).
     policy_digest: str = ""
