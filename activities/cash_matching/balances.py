@@ -6,11 +6,21 @@ of ten thousand payments never do decimal arithmetic.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 
 from activities.cash_matching.model import OpenInvoice
 from activities.cash_matching.references import invoice_number_keys
+
+_NUMBER_PARTS = re.compile(r"\d+|\D+")
+
+
+def number_order(invoice_number: str) -> tuple[tuple[int, int, str], ...]:
+    """A sort key that orders invoice numbers as people read them: digit runs by value, the rest as text."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part.upper()) for part in _NUMBER_PARTS.findall(invoice_number)
+    )
 
 
 def money(cents: int) -> str:
@@ -56,7 +66,9 @@ class TrackedInvoice:
         self.original = max(0, whole_cents(invoice.balance))
         self.remaining = self.original
         self.reserved = 0
-        self.due = (invoice.due_date, invoice.issue_date, invoice.invoice_number)
+        # equal candidates are taken by due date, then invoice number (as numbers: INV-999 before INV-1000),
+        # then id so that the order never depends on the file's
+        self.due = (invoice.due_date, number_order(invoice.invoice_number), invoice.invoice_id)
         self.issue = invoice.issue_date
 
     @property

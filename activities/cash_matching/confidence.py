@@ -20,6 +20,10 @@ REF_FOREIGN_CURRENCY = 0.8
 REF_POINTS_ELSEWHERE = 0.7  # the amount is another open invoice of the customer than the one named
 PAYERS_OWN_INSTEAD = 0.75  # another customer's invoice named, the amount is one of the payer's own
 NAME_WITHOUT_FIT = 0.2
+# A number one slip from an invoice whose balance is the amount, paid by its customer, no other as near.
+NEAR_MISS_SURE = 0.96
+# ... otherwise a suggestion
+NEAR_MISS = 0.75
 # How much an unrecognised payer name costs a reference match that agrees on the amount.
 UNKNOWN_PAYER_PENALTY = 0.03
 WEAK_REFERENCE_PENALTY = 0.02

@@ -18,10 +18,13 @@ invoices none of which it names. Those go to review with the best suggestion.
 How the amount pays the invoices found (exact, within tolerance, combination, short, over) is the fitting
 cascade of `fitting`, the same for a reference and for a name; its confidences are in `confidence`.
 
-Payments are decided in date order, then payment id. An auto decision consumes the invoice balances it
-applies, so no balance is applied twice in a batch. A review suggestion only reserves what it proposes: later
-guesses by name and amount leave it alone, but a later payment whose reference names the invoice may take it,
-and the suggestion is then trimmed (`match_all`), so that even suggestions never add up to more than a balance.
+A batch is decided surest evidence first (`MatchingEngine._certainty`: a reference the amount and the payer
+agree with, then other references to the payer's invoices, then an amount equal to an open balance, then the
+rest), then in date order, then payment id; results keep the input order. An auto decision consumes the
+invoice balances it applies, so no balance is applied twice in a batch. A review suggestion only reserves what
+it proposes: later guesses by name and amount leave it alone, but a later payment whose reference names the
+invoice may take it, and the suggestion is then trimmed (`match_all`), so that even suggestions never add up to
+more than a balance.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from activities.cash_matching.confidence import (
     NAME_SLOPE,
     NAME_SLOPE_DISTINCT,
     NAME_WITHOUT_FIT,
+    NEAR_MISS,
+    NEAR_MISS_SURE,
     PAYERS_OWN_INSTEAD,
     REF_FOREIGN_CURRENCY,
     REF_TOLERANCE,
@@ -70,6 +75,7 @@ from activities.cash_matching.names import CustomerNameIndex, NameCandidate, nor
 from activities.cash_matching.references import (
     InvoiceMention,
     ReferenceReading,
+    one_slip_keys,
     read_reference,
 )
 
@@ -77,6 +83,8 @@ from activities.cash_matching.references import (
 _DISTINCT_AMOUNT_SHARERS = 2
 # More open invoices than this with the payment's amount: find the customer by name instead.
 _MAX_AMOUNT_HITS = 60
+# Numbers shorter than this are not read for slips: one digit off a short number names too many invoices.
+_NEAR_MISS_DIGITS = 4
 # Up to this many customers owed the amount, each is scored; more go through rapidfuzz's batch comparison.
 _SCORE_EACH_UP_TO = 4
 
@@ -212,19 +220,57 @@ class MatchingEngine:
     def match_all(
         self, payments: Iterable[IncomingPayment], progress: Callable[[int], None] | None = None
     ) -> list[MatchResult]:
-        """Results in the order of `payments`; balances are consumed in date order, then payment id."""
+        """Results in the order of `payments`. Balances are consumed across the whole batch surest first
+        (`_certainty`), then in date order, then payment id: an early guess by amount never takes an invoice
+        away from a later payment whose reference names it."""
         listed = list(payments)
-        order = sorted(range(len(listed)), key=lambda i: (listed[i].date, listed[i].payment_id))
         decided: list[tuple[MatchResult, list[tuple[TrackedInvoice, int]]]] = []
         with paused_gc():
+            # read each reference and payer once: the ranking and the decision both need them
+            readings = [read_reference(p.reference) for p in listed]
+            payers = [self._payer(p.payer_name) for p in listed]
+            ranks = [self._certainty(p, r, y) for p, r, y in zip(listed, readings, payers, strict=True)]
+            order = sorted(range(len(listed)), key=lambda i: (ranks[i], listed[i].date, listed[i].payment_id))
             for done, index in enumerate(order, start=1):
-                decided.append(self._match(listed[index]))
+                decided.append(self._match(listed[index], readings[index], payers[index]))
                 if progress is not None and (done % 250 == 0 or done == len(listed)):
                     progress(done)
         results: list[MatchResult | None] = [None] * len(listed)
         for index, result in zip(order, self._settle(decided), strict=True):
             results[index] = result
         return [r for r in results if r is not None]
+
+    def _certainty(self, payment: IncomingPayment, reading: ReferenceReading, payer: _Payer) -> int:
+        """How sure a payment's evidence is before any balance is consumed, surest first: 0 a reference naming
+        invoices of the payer's customer whose balances the amount pays; 1 a reference naming the payer's
+        invoices for another amount (partial, short, over); 2 an amount equal (or within the fee tolerance) to some
+        open balance; 3 the rest
+        (names alone, references naming another customer's invoice, strangers)."""
+        amount = whole_cents(payment.amount)
+        if amount <= 0:
+            return 3
+        currency = payment.currency.upper()
+        hits = self._resolve(reading.mentions, amount, payer)[0] if reading.mentions else []
+        if hits:
+            named = [t for t, _, _ in hits]
+            customers = {t.customer_id for t in named}
+            if len(customers) == 1 and all(t.currency == currency for t in named):
+                customer_id = next(iter(customers))
+                if not payer.name.strip() or payer.fit(customer_id) >= self.config.name_candidate:
+                    total = sum(t.remaining for t in named)
+                    lines = [m.amount_cents for _, m, _ in hits]
+                    listed = sum(c for c in lines if c is not None) if None not in lines else None
+                    pays = abs(amount - total) <= self.tolerance(total) or (
+                        listed is not None and abs(listed - amount) <= self.tolerance(amount)
+                    )
+                    return 0 if pays else 1
+            return 3
+        # equal to an open balance or within the fee tolerance of one; a combination, a short or an
+        # overpayment found by name alone comes last
+        amounts = self._amounts.get(currency, ())
+        tolerance = self.tolerance(amount)
+        near = bisect.bisect_left(amounts, amount - tolerance)
+        return 2 if near < len(amounts) and amounts[near] <= amount + tolerance else 3
 
     def _settle(self, decided: list[tuple[MatchResult, list[tuple[TrackedInvoice, int]]]]) -> list[MatchResult]:
         """A reference may auto-apply an invoice an earlier review only suggested: trim such suggestions so
@@ -255,20 +301,27 @@ class MatchingEngine:
         """Decide one payment and consume the invoice balances it is allocated to."""
         return self._match(payment)[0]
 
-    def _match(self, payment: IncomingPayment) -> tuple[MatchResult, list[tuple[TrackedInvoice, int]]]:
-        """The decision, and the cents it allocates to each invoice."""
+    def _match(
+        self, payment: IncomingPayment, reading: ReferenceReading | None = None, payer: _Payer | None = None
+    ) -> tuple[MatchResult, list[tuple[TrackedInvoice, int]]]:
+        """The decision, and the cents it allocates to each invoice (`reading` and `payer` when already known)."""
         amount = whole_cents(payment.amount)
         currency = payment.currency.upper()
         if amount <= 0:
             explanation = f"amount {money(amount)} is not a receipt (refunds and reversals are not applied to invoices)"
             return MatchResult(payment.payment_id, "unmatched", 0.0, [], explanation), []
-        payer = self._payer(payment.payer_name)
-        reading = read_reference(payment.reference)
+        if payer is None:
+            payer = self._payer(payment.payer_name)
+        if reading is None:
+            reading = read_reference(payment.reference)
         hits, ignored = self._resolve(reading.mentions, amount, payer) if reading.mentions else ([], [])
         if hits:
             proposal = self._by_reference(payment, amount, currency, payer, reading, hits)
         else:
             proposal = self._by_name(payment, amount, currency, payer, reading.deduction_reason, reading.partial)
+            near = self._near_misses(reading.mentions, currency) if reading.mentions else []
+            if near:
+                proposal = self._weigh_near_miss(amount, payer, near, proposal)
             foreign = [(t, m) for t, m in ignored if t.customer_id != proposal.customer_id]
             if foreign and proposal.allocations:
                 tracked, mention = foreign[0]
@@ -306,6 +359,8 @@ class MatchingEngine:
         seen: set[int] = set()
         floor = self.config.name_candidate
         for mention in mentions:
+            if mention.near:
+                continue  # an OCR reading is weighed with the mistyped numbers (`_near_misses`)
             groups: list[tuple[list[TrackedInvoice], bool]] = []
             found = self._by_key.get(mention.keys[-1])
             if found:
@@ -338,6 +393,81 @@ class MatchingEngine:
                         seen.add(id(tracked))
                         hits.append((tracked, mention, strong))
         return hits, ignored
+
+    def _near_misses(
+        self, mentions: Sequence[InvoiceMention], currency: str
+    ) -> list[tuple[TrackedInvoice, InvoiceMention]]:
+        """Open invoices one slip away from a number the reference writes that names no open invoice (a
+        swapped, wrong, dropped or doubled digit; an OCR confusion read as the digit meant)."""
+        found: list[tuple[TrackedInvoice, InvoiceMention]] = []
+        seen: set[int] = set()
+        for mention in mentions:
+            digits = mention.keys[-1]
+            if not digits.isdigit() or len(digits) < _NEAR_MISS_DIGITS:
+                continue
+            if mention.near:
+                keys = [digits]
+            elif any(t.remaining > 0 for t in self._by_key.get(digits, ())):
+                continue  # the number is an open invoice: exact, not a near miss (`_resolve` decided on it)
+            else:
+                keys = one_slip_keys(digits)
+            for key in keys:
+                for tracked in self._by_key.get(key, ()):
+                    if tracked.remaining > 0 and tracked.currency == currency and id(tracked) not in seen:
+                        seen.add(id(tracked))
+                        found.append((tracked, mention))
+        return found
+
+    def _weigh_near_miss(
+        self, amount: int, payer: _Payer, near: list[tuple[TrackedInvoice, InvoiceMention]], by_name: Proposal
+    ) -> Proposal:
+        """A number one slip from open invoices is evidence, weighed with the amount and the payer: it picks
+        among equal balances the name found, or suggests an invoice the name alone would not. It is applied
+        unattended only when the amount is its balance to the cent, the payer is its customer and no other
+        invoice is as near; otherwise it is a suggestion."""
+        config = self.config
+
+        def weight(tracked: TrackedInvoice) -> int:
+            amount_fit = (
+                2 if tracked.free == amount else 1 if abs(tracked.free - amount) <= self.tolerance(amount) else 0
+            )
+            name = payer.fit(tracked.customer_id)
+            name_fit = 2 if name >= config.name_strong else 1 if name >= config.name_candidate else 0
+            return amount_fit * 3 + name_fit
+
+        ranked = sorted(((weight(t), t, m) for t, m in near), key=lambda w: (-w[0], w[1].due))
+        best_weight, tracked, mention = ranked[0]
+        if best_weight < 3:
+            return by_name  # neither the amount nor the payer supports any of them
+        unique = len(ranked) == 1 or ranked[1][0] < best_weight
+        chosen = by_name.allocations[0][0] if len(by_name.allocations) == 1 else None
+        slip = f"reference {mention.text} is one slip from {tracked.number}"
+        if chosen is tracked:
+            by_name.reasons.append(slip)
+            return by_name
+        sure = (
+            unique
+            and best_weight == 8
+            and (
+                # the name found nothing, or an equal balance of the same customer the number now tells apart
+                chosen is None or (chosen.customer_id == tracked.customer_id and chosen.free == tracked.free)
+            )
+        )
+        if not sure and by_name.confidence >= config.auto_threshold and not by_name.blockers:
+            # the amount and the name agree on another invoice: the slip only casts a doubt
+            by_name.blockers.append(f"{slip}, not the invoice the amount and the name point at")
+            return by_name
+        blockers = [] if sure else [f"{slip}; the number is not written exactly"]
+        confidence = NEAR_MISS_SURE if sure else NEAR_MISS if unique else NAME_AMBIGUOUS
+        return Proposal(
+            [(tracked, min(amount, tracked.free))],
+            confidence,
+            tracked.customer_id,
+            [self._payer_phrase(payer, tracked.customer_id, payer.fit(tracked.customer_id)), slip],
+            blockers,
+            exact=tracked.free == amount,
+            fits=True,
+        )
 
     def _by_reference(
         self,

@@ -351,6 +351,9 @@ def _one_balance_within_tolerance(book: OpenBook, fit: CustomerFit) -> Proposal 
         NAME_TOLERANCE,
         f"amount is {money(abs(difference))} {side} of the balance of {chosen.number} "
         f"{money(chosen.free)} (within tolerance)",
+        # a fee or rounding explains the difference only once the invoice is known: without a reference
+        # naming it, an amount near a balance is a guess a person confirms
+        "approximate amount and no reference naming the invoice",
         fits=True,
     )
     others = sorted({t.free for t in near} - {chosen.free})

@@ -57,8 +57,16 @@ _ONE_INVOICE = re.compile(
     r"(?P<number>(?:INV|IN|SI)[-#/.:]?\d{1,12}|\d{1,12})\s*",
     re.IGNORECASE,
 )
+# A letter an OCR reading or a hurried typist puts for a digit (O for 0, I or l for 1, S for 5), between digits
+# of a number: "INV-1O1234".
+_OCR_SLIP = re.compile(r"(?<=\d)[OoIlS]+(?=\d)")
+_OCR_DIGITS = str.maketrans("OoIlS", "00115")
 _DOTTED_PO = re.compile(r"\bp\.\s?o\.?(?=\s|#|:|\d)", re.IGNORECASE)
 _KEY_PARTS = re.compile(r"[A-Z]+|\d+")
+# An ISO 11649 creditor reference: `RF`, two check digits, a body of 1-21 letters and digits, written compact
+# (`RF18539007547034`) or in the print form's groups of four (`RF18 5390 0754 7034`).
+_CREDITOR_REFERENCE = re.compile(r"(?<![^\W_])RF(\d{2})((?: ?[0-9A-Z]{1,4})+)(?![^\W_])", re.IGNORECASE)
+_CREDITOR_BODY_MAX = 21
 
 _DEDUCTION = re.compile(
     r"\b(less|deduct\w*|short\w*|damage\w*|discount\w*|return\w*|chargeback\w*|promo\w*|allowance\w*|"
@@ -120,6 +128,35 @@ class InvoiceMention:
     marked: bool
     amount_cents: int | None = None
     parts: tuple[str, ...] = ()
+    # read through an OCR confusion (O for 0...): evidence to weigh, never certain
+    near: bool = False
+
+
+def _near(mention: InvoiceMention) -> InvoiceMention:
+    return InvoiceMention(mention.text, mention.keys, mention.marked, mention.amount_cents, mention.parts, True)
+
+
+def one_slip_keys(digits: str) -> list[str]:
+    """The digit keys one slip away from `digits` as written: two neighbours swapped, one digit wrong, one
+    dropped or one doubled (so the intended number has one more or one less digit). Leading zeros dropped,
+    like `digits_key`."""
+    found: dict[str, None] = {}
+    n = len(digits)
+    for i in range(n - 1):
+        if digits[i] != digits[i + 1]:
+            found[digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]] = None
+    for i in range(n):
+        found[digits[:i] + digits[i + 1 :]] = None  # a digit written twice or by mistake
+        for d in "0123456789":
+            if d != digits[i]:
+                found[digits[:i] + d + digits[i + 1 :]] = None
+    for i in range(n + 1):
+        for d in "0123456789":
+            found[digits[:i] + d + digits[i:]] = None  # a digit dropped
+    # a zero put in front is no slip: keys carry no leading zeros
+    keys = dict.fromkeys(key.lstrip("0") or "0" for key in found if key)
+    keys.pop(digits.lstrip("0") or "0", None)
+    return list(keys)
 
 
 @dataclass(slots=True, frozen=True)
@@ -204,6 +241,17 @@ def read_reference(text: str) -> ReferenceReading:
     partial = any(hint in lowered for hint in _PARTIAL_HINTS) and bool(_PARTIAL.search(text))
     if not _ANY_DIGIT.search(text):
         return ReferenceReading((), reason, partial)
+    if _OCR_SLIP.search(text):
+        # read the digits meant, but only as a near miss: the engine weighs it like a mistyped number
+        corrected = _OCR_SLIP.sub(lambda m: m.group().translate(_OCR_DIGITS), text)
+        reading = read_reference(corrected)
+        slipped = tuple(_near(m) for m in reading.mentions)
+        return ReferenceReading(slipped, reading.deduction_reason, reading.partial)
+    if "rf" in lowered:
+        creditor, rest = _creditor_references(text)
+        if creditor:
+            reading = read_reference(rest)
+            return ReferenceReading(tuple(_unique([*creditor, *reading.mentions])), reason, partial)
     simple = _ONE_INVOICE.fullmatch(text)
     if simple:
         # the commonest memo by far: one invoice number, perhaps with a marker ("INV-1042", "Inv #1042")
@@ -218,6 +266,42 @@ def read_reference(text: str) -> ReferenceReading:
         scan = _DOTTED_PO.sub("PO ", scan)
     _MentionScan(mentions).read(scan)
     return ReferenceReading(tuple(_unique(mentions)), reason, partial)
+
+
+def creditor_reference_valid(reference: str) -> bool:
+    """Whether `reference` (`RF`, check digits, body; spaces ignored) passes the ISO 11649 check: moved behind
+    the body, with letters as numbers (A = 10 ... Z = 35), it leaves 1 modulo 97."""
+    compact = reference.replace(" ", "").upper()
+    if len(compact) < 5 or not compact.startswith("RF") or not compact.isalnum():
+        return False
+    return int("".join(str(int(ch, 36)) for ch in compact[4:] + compact[:4])) % 97 == 1
+
+
+def _creditor_references(text: str) -> tuple[list[InvoiceMention], str]:
+    """The bodies of the valid creditor references in `text`, each a marked mention (the creditor issued it
+    and the check digits hold, so it is no trace or account number), and the text left once they are taken
+    out. The body is the invoice number as the creditor wrote it, letters or digits only (`RF18...000101652`
+    names INV-101652 by its digits). A body whose check digits fail is left to the ordinary reading."""
+    mentions: list[InvoiceMention] = []
+    kept: list[str] = []
+    position = 0
+    for match in _CREDITOR_REFERENCE.finditer(text):
+        groups = match.group(2).split(" ")
+        # the print form's last group may have swallowed a word that follows: drop groups until it checks
+        while groups:
+            body = "".join(groups)
+            if len(body) <= _CREDITOR_BODY_MAX and creditor_reference_valid("RF" + match.group(1) + body):
+                break
+            groups.pop()
+        if not groups or (groups[0] == "" and len(groups) == 1):
+            continue
+        body = "".join(groups).upper()
+        end = match.start(2) + len(" ".join(groups))
+        mentions.append(InvoiceMention(text[match.start() : end], invoice_number_keys(body), True, None))
+        kept.append(text[position : match.start()])
+        position = end
+    kept.append(text[position:])
+    return mentions, " ".join(kept)
 
 
 def _remittance_segments(text: str) -> tuple[list[InvoiceMention], str]:

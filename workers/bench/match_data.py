@@ -6,6 +6,13 @@ payment to be applied without a human at all. The generator follows the same con
 would: with no reference, equal balances are paid oldest due first; a fee within tolerance is the
 payment amount applied to the invoice; an overpayment applies the balance and leaves the rest unapplied.
 
+Where the evidence cannot tell invoices apart the truth says so (`interchangeable`): a payment that names
+no invoice, from a customer with several open invoices of the same balance none of which any payment's
+reference names, pays "one of those"; which one a clerk books depends only on the order in which the
+clerk works through the batch (oldest due first within that order), and no order is more right than
+another. So each such allocation lists the equal invoices it may go to instead, and the benchmark counts
+an allocation to any of them as right, each invoice taken by one payment at most.
+
 Payments are planned in date order (then payment id) and each consumes the invoices it pays, so no
 invoice is paid twice within the batch, as in the engine.
 """
@@ -40,11 +47,19 @@ NOISE_KINDS: dict[str, float] = {
     "short_deduction": 5,
     "other_customer_reference": 3,
     "reference_typo": 3,
+    "reference_ocr": 2,
     "foreign_currency": 3,
     "stranger": 5,
+    # the noise real bank data carries that the kinds above do not
+    "fee_no_reference": 3,
+    "equal_amounts": 3,
+    "structured_reference": 5,
+    "payer_parent": 3,
+    "legal_form": 3,
 }
-# kinds whose truth the safety rules allow to be applied automatically (a mistyped reference is safe only
-# when the typo is no invoice at all, which the generator decides per payment)
+# kinds whose truth the safety rules allow to be applied automatically; some makers decide per payment (a
+# mistyped reference is safe only when the typo is no invoice at all and the payer is recognised, a fee or a
+# rounding difference only with a reference)
 SAFE_KINDS = frozenset(
     {
         "reference",
@@ -59,6 +74,10 @@ SAFE_KINDS = frozenset(
         "partial",
         "overpayment",
         "alias",
+        "equal_amounts",
+        "structured_reference",
+        "legal_form",
+        "payer_parent",
     }
 )
 
@@ -157,12 +176,35 @@ _CURRENCY_RATES = {
 }
 
 
+# how an OCR reading or a hurried typist confuses a digit with a letter
+_OCR_LETTERS = {"0": "O", "1": "I", "5": "S"}
+_LEGAL_WORDS = frozenset(
+    "inc llc corp corporation co company ltd limited gmbh plc ag incorporated l.l.c b.v s.a srl sarl s.p.a oy ab "
+    "n.v llp".split()
+)
+_LEGAL_FORMS = {
+    "USD": ("INC", "INC.", "INCORPORATED", "CORP", "LLC", "CO", ""),
+    "EUR": ("GMBH", "G.M.B.H.", "AG", "BV", "SA", "NV", ""),
+    "GBP": ("LTD", "LTD.", "LIMITED", "PLC", ""),
+}
+
+
+def creditor_reference(body: str) -> str:
+    """An ISO 11649 creditor reference (`RF`, two check digits, the body): the check digits make the
+    reference, moved behind `RF00` with letters as numbers, leave 1 modulo 97."""
+    numeric = "".join(str(int(ch, 36)) for ch in body.upper() + "RF00")
+    return f"RF{98 - int(numeric) % 97:02d}{body.upper()}"
+
+
 @dataclass(slots=True, frozen=True)
 class LabelledPayment:
     payment: IncomingPayment
     noise_kind: str
     truth: tuple[MatchAllocation, ...]
     safe_to_auto: bool
+    # per allocation of `truth`, the other invoice ids the evidence cannot tell from its own (same customer,
+    # same balance, open on the payment date, named by no reference in the batch); empty when it is named
+    interchangeable: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(slots=True, frozen=True)
@@ -197,6 +239,8 @@ def _money(cents: int, thousands: bool = True) -> str:
 
 # a payment and the allocations a careful clerk would make of it
 _Made = tuple[IncomingPayment, tuple[MatchAllocation, ...]]
+# ... and whether the safety rules allow applying it unattended
+_Labelled = tuple[IncomingPayment, tuple[MatchAllocation, ...], bool]
 
 
 @dataclass(slots=True)
@@ -209,6 +253,8 @@ class _Draft:
     customer: _Customer
     payer: str
     currency: str
+    # set by a maker that decides safety per payment (None: the kind's own, `SAFE_KINDS`)
+    safe: bool | None = None
 
     def payment(self, amount: int, reference: str) -> IncomingPayment:
         return IncomingPayment(self.payment_id, self.on, _decimal(amount), self.currency, self.payer, reference)
@@ -225,6 +271,11 @@ class _Builder:
         self.alias_keys: set[str] = set()
         self.available: dict[str, list[OpenInvoice]] = {}
         self.by_number: dict[str, OpenInvoice] = {}
+        # invoices some payment's reference names (exactly, mistyped or in a structured reference): the
+        # evidence sets them apart from their equal-balance siblings
+        self.named: set[str] = set()
+        self.by_id: dict[str, OpenInvoice] = {}
+        self.by_balance: dict[tuple[str, Decimal], list[OpenInvoice]] = {}
         self.window_days = 20
 
     # ---------------------------------------------------------------- customers and invoices
@@ -299,9 +350,14 @@ class _Builder:
             customer.invoices.append(invoice)
             self.invoices.append(invoice)
         for customer in self.customers:
-            customer.invoices.sort(key=lambda i: (i.due_date, i.issue_date, i.invoice_number))
+            # equal balances are paid by due date, then invoice number (all numbers have the same length)
+            customer.invoices.sort(key=lambda i: (i.due_date, i.invoice_number))
             self.available[customer.customer_id] = list(customer.invoices)
         self.by_number = {i.invoice_number: i for i in self.invoices}
+        self.by_id = {i.invoice_id: i for i in self.invoices}
+        for customer in self.customers:
+            for invoice in customer.invoices:  # in due order
+                self.by_balance.setdefault((customer.customer_id, invoice.balance), []).append(invoice)
 
     def alias_name(self, customer: _Customer) -> str:
         """A parent company, an owner or a treasury vehicle that pays for the customer; never a stranger's
@@ -397,6 +453,7 @@ class _Builder:
 
     def reference_for(self, invoice: OpenInvoice) -> str:
         rng = self.rng
+        self.named.add(invoice.invoice_id)
         number = invoice.invoice_number
         digits = number.split("-")[-1]
         shapes = [
@@ -422,6 +479,7 @@ class _Builder:
 
     def list_reference(self, invoices: Sequence[OpenInvoice]) -> str:
         rng = self.rng
+        self.named.update(i.invoice_id for i in invoices)
         numbers = [i.invoice_number for i in invoices]
         digits = [n.split("-")[-1] for n in numbers]
         shape = rng.randrange(6)
@@ -439,6 +497,7 @@ class _Builder:
 
     def remittance(self, lines: Sequence[tuple[OpenInvoice, int]], payer: str) -> str:
         rng = self.rng
+        self.named.update(inv.invoice_id for inv, _ in lines)
         shape = rng.randrange(3)
         if shape == 0:
             body = "\n".join(f"{inv.invoice_number}   {_money(c)}" for inv, c in lines)
@@ -497,21 +556,21 @@ class _Builder:
             return open_invoices[0]
         return self.rng.choice(open_invoices)
 
-    def payment(
-        self, kind: str, on: date, payment_id: str
-    ) -> tuple[IncomingPayment, tuple[MatchAllocation, ...], bool] | None:
-        """A payment of `kind`, its truth, and whether the safety rules allow applying it unattended."""
-        if kind == "reference_typo":
-            return self.reference_typo(on, payment_id)
-        made = self.plain_payment(kind, on, payment_id)
-        return None if made is None else (*made, kind in SAFE_KINDS)
+    def payments(self, kind: str, on: date, payment_ids: Callable[[], str]) -> list[_Labelled] | None:
+        """The payment(s) of `kind` (`equal_amounts` makes two), each with its truth and whether the safety
+        rules allow applying it unattended; `payment_ids` hands out the next id."""
+        if kind == "equal_amounts":
+            return self.equal_amounts(on, payment_ids)
+        payment_id = payment_ids()
+        if kind in ("reference_typo", "reference_ocr"):
+            made = self.reference_typo(on, payment_id, ocr=kind == "reference_ocr")
+            return None if made is None else [made]
+        return None if (one := self.plain_payment(kind, on, payment_id)) is None else [one]
 
-    def reference_typo(
-        self, on: date, payment_id: str
-    ) -> tuple[IncomingPayment, tuple[MatchAllocation, ...], bool] | None:
-        """The payer mistypes the invoice number (two digits swapped, or one wrong). When the typo is
-        another open invoice the reference names the wrong invoice and must not be applied unattended;
-        when it is no invoice at all, name and amount decide as without a reference."""
+    def reference_typo(self, on: date, payment_id: str, ocr: bool = False) -> _Labelled | None:
+        """The payer mistypes the invoice number (two digits swapped, one wrong, dropped or doubled) or an OCR
+        reading confuses O/0, I/1, S/5. A clerk reads the typo for the invoice meant; unattended that is safe
+        only when the typo is no other open invoice."""
         rng = self.rng
         customer = self.pick_customer(on)
         if customer is None:
@@ -520,27 +579,77 @@ class _Builder:
         if invoice is None:
             return None
         prefix, digits = invoice.invoice_number.rsplit("-", 1)
-        position = rng.randrange(len(digits) - 1)
-        if rng.random() < 0.5 and digits[position] != digits[position + 1]:
-            typo = digits[:position] + digits[position + 1] + digits[position] + digits[position + 2 :]
-        else:
-            wrong = rng.choice([d for d in "0123456789" if d != digits[position]])
-            typo = digits[:position] + wrong + digits[position + 1 :]
+        typo = self.ocr_confusion(digits) if ocr else self.digit_typo(digits)
+        if typo is None or typo == digits:
+            return None
         number = f"{prefix}-{typo}"
         named = self.by_number.get(number)
-        # the number written does not tell equal balances apart: the oldest due is the one paid
-        invoice = self.canonical(customer, [invoice], on)[0]
         self.take(invoice)
-        payer = self.payer_variant(customer.name)
-        reference = rng.choice((number, f"Inv #{typo}", f"INVOICE {typo}", f"{number} THANK YOU"))
+        self.named.add(invoice.invoice_id)
+        if named is not None:
+            self.named.add(named.invoice_id)
+        heavy = rng.random() < 0.2
+        payer = self.payer_variant(customer.name, heavy=heavy)
+        reference = rng.choice((number, f"Inv #{typo}", f"INVOICE {typo}", f"{number} THANK YOU", f"INV{typo}"))
         amount = _cents(invoice.balance)
         payment = IncomingPayment(payment_id, on, _decimal(amount), customer.currency, payer, reference)
-        return payment, (MatchAllocation(invoice.invoice_id, _decimal(amount)),), named is None
+        safe = named is None
+        return payment, (MatchAllocation(invoice.invoice_id, _decimal(amount)),), safe
 
-    def plain_payment(self, kind: str, on: date, payment_id: str) -> _Made | None:
-        """A payment of `kind` (any but `reference_typo`) and its truth."""
+    def digit_typo(self, digits: str) -> str:
+        rng = self.rng
+        position = rng.randrange(len(digits) - 1)
+        shape = rng.random()
+        if shape < 0.4 and digits[position] != digits[position + 1]:
+            return digits[:position] + digits[position + 1] + digits[position] + digits[position + 2 :]
+        if shape < 0.55:
+            return digits[:position] + digits[position + 1 :]  # a digit dropped
+        if shape < 0.7:
+            return digits[:position] + digits[position] + digits[position:]  # a digit doubled
+        wrong = rng.choice([d for d in "0123456789" if d != digits[position]])
+        return digits[:position] + wrong + digits[position + 1 :]
+
+    def ocr_confusion(self, digits: str) -> str | None:
+        confusable = [i for i, d in enumerate(digits) if d in _OCR_LETTERS]
+        if not confusable:
+            return None
+        position = self.rng.choice(confusable)
+        return digits[:position] + _OCR_LETTERS[digits[position]] + digits[position + 1 :]
+
+    def equal_amounts(self, on: date, payment_ids: Callable[[], str]) -> list[_Labelled] | None:
+        """A customer with several open invoices of one amount pays two of them the same day: first (in file
+        order) without a reference, then naming the oldest due. The named one is the reference's; the other
+        payment takes the next in due order."""
+        rng = self.rng
+        for _ in range(40):
+            customer = rng.choice(self.customers)
+            by_amount: dict[Decimal, list[OpenInvoice]] = {}
+            for invoice in self.open_of(customer, on):
+                by_amount.setdefault(invoice.balance, []).append(invoice)
+            groups = [group for group in by_amount.values() if len(group) >= 2]
+            if groups:
+                break
+        else:
+            return None
+        named, other = rng.choice(groups)[:2]
+        self.take(named)
+        self.take(other)
+        amount = _cents(named.balance)
+        payer = self.payer_variant(customer.name) if rng.random() < 0.85 else customer.name
+        unnamed_id, named_id = payment_ids(), payment_ids()
+        memo = rng.choice(_GENERIC_MEMOS)
+        unnamed = IncomingPayment(unnamed_id, on, _decimal(amount), customer.currency, payer, memo)
+        reference = self.reference_for(named)
+        referenced = IncomingPayment(named_id, on, _decimal(amount), customer.currency, payer, reference)
+        return [
+            (unnamed, (MatchAllocation(other.invoice_id, _decimal(amount)),), True),
+            (referenced, (MatchAllocation(named.invoice_id, _decimal(amount)),), True),
+        ]
+
+    def plain_payment(self, kind: str, on: date, payment_id: str) -> _Labelled | None:
+        """A payment of `kind` (any made by `_MAKERS`, or a stranger), its truth and whether it is safe."""
         if kind == "stranger":
-            return self.stranger(on, payment_id)
+            return (*self.stranger(on, payment_id), False)
         make = self._MAKERS.get(kind)
         if make is None:
             raise ValueError(f"unknown noise kind {kind!r}")
@@ -556,7 +665,11 @@ class _Builder:
         payer = (
             self.payer_variant(customer.name, heavy=kind == "name_variant") if rng.random() < 0.85 else customer.name
         )
-        return make(self, _Draft(kind, payment_id, on, customer, payer, customer.currency))
+        draft = _Draft(kind, payment_id, on, customer, payer, customer.currency)
+        made = make(self, draft)
+        if made is None:
+            return None
+        return (*made, draft.safe if draft.safe is not None else kind in SAFE_KINDS)
 
     def single(
         self, draft: _Draft, invoice: OpenInvoice, amount: int, reference: str, applied: int | None = None
@@ -602,11 +715,14 @@ class _Builder:
         return self.single(draft, same[0], customer.recurring_cents, reference)
 
     def fee_or_rounding(self, draft: _Draft) -> _Made | None:
-        rng, fee = self.rng, draft.kind == "fee"
+        """A bank fee taken off the amount, or a cent of rounding; without a reference (always for
+        `fee_no_reference`) the approximate amount alone may only be suggested."""
+        rng, fee = self.rng, draft.kind in ("fee", "fee_no_reference")
         invoice = self.pick_invoice(draft.customer, draft.on, min_balance=40_000 if fee else 100)
         if invoice is None:
             return None
-        with_reference = rng.random() < 0.5
+        with_reference = draft.kind != "fee_no_reference" and rng.random() < 0.5
+        draft.safe = with_reference
         if not with_reference:
             invoice = self.canonical(draft.customer, [invoice], draft.on)[0]
         balance = _cents(invoice.balance)
@@ -706,7 +822,96 @@ class _Builder:
         amount = int(balance * _CURRENCY_RATES[(customer.currency, draft.currency)])  # Decimal rate, whole cents
         return self.single(draft, invoice, amount, self.reference_for(invoice), applied=min(amount, balance))
 
-    # how each noise kind is made (`stranger` and `reference_typo` have their own paths)
+    def structured_reference(self, draft: _Draft) -> _Made | None:
+        """A bank file's reference text (`StatementLine.matching_reference`): the remittance text, then the
+        structured references one a line: an ISO 11649 creditor reference built on the invoice number, the
+        payer's own end-to-end id, or both."""
+        rng = self.rng
+        invoice = self.pick_invoice(draft.customer, draft.on)
+        if invoice is None:
+            return None
+        self.named.add(invoice.invoice_id)
+        digits = invoice.invoice_number.split("-")[-1]
+        body = rng.choice((digits, digits.zfill(12), "INV" + digits))
+        creditor = creditor_reference(body)
+        end_to_end = rng.choice(
+            (
+                f"E2E-{rng.randint(1000, 9999)}-{rng.randint(10, 99)}",
+                f"{normalise_name(draft.customer.name).compact[:6].upper()}-PAY-{rng.randint(10, 999)}",
+                f"PMT{draft.on:%Y%m%d}{rng.randint(100000, 999999)}",
+                "NOTPROVIDED",
+            )
+        )
+        shape = rng.randrange(4)
+        if shape == 0:
+            lines = [rng.choice(("PAYMENT", "SUPPLIER PAYMENT", "INVOICE PAYMENT")), creditor, end_to_end]
+        elif shape == 1:
+            lines = [creditor]
+        elif shape == 2:
+            lines = [self.reference_for(invoice), end_to_end]
+        else:
+            lines = [f"{creditor} {draft.payer.upper()[:20]}", end_to_end]
+        reference = "\n".join(line for line in lines if line != "NOTPROVIDED")
+        return self.single(draft, invoice, _cents(invoice.balance), reference)
+
+    def payer_parent(self, draft: _Draft) -> _Made | None:
+        """A parent company pays (the customer's brand, then Holdings or Group), no alias learned yet: with
+        the invoice named the reference carries it; without, name and amount can only suggest."""
+        rng, customer = self.rng, draft.customer
+        invoice = self.pick_invoice(customer, draft.on)
+        if invoice is None:
+            return None
+        brand = customer.name.split()[0].strip(",")
+        if brand.lower() == "the":
+            brand = customer.name.split()[1]
+        holding = rng.choice(("Holdings", "Group", "Group Treasury", "Holding"))
+        parent = f"{brand} {holding} {rng.choice(_SUFFIXES[customer.currency])}"
+        draft.payer = parent.strip().upper() if rng.random() < 0.6 else parent.strip()
+        if rng.random() < 0.6:
+            return self.single(draft, invoice, _cents(invoice.balance), self.reference_for(invoice))
+        invoice = self.canonical(customer, [invoice], draft.on)[0]
+        return self.single(draft, invoice, _cents(invoice.balance), rng.choice(_GENERIC_MEMOS))
+
+    def legal_form(self, draft: _Draft) -> _Made | None:
+        """The payer's legal form written another way ("LTD" for "Limited", "GMBH", "INC." for "Incorporated",
+        or none), no reference: name and exact amount decide."""
+        rng, customer = self.rng, draft.customer
+        invoice = self.pick_invoice(customer, draft.on)
+        if invoice is None:
+            return None
+        invoice = self.canonical(customer, [invoice], draft.on)[0]
+        words = customer.name.split()
+        if words[-1].strip(".").lower() in _LEGAL_WORDS:
+            words = words[:-1]
+        form = rng.choice(_LEGAL_FORMS[customer.currency])
+        draft.payer = " ".join([*words, form]).upper() if rng.random() < 0.7 else " ".join([*words, form])
+        return self.single(draft, invoice, _cents(invoice.balance), rng.choice(_GENERIC_MEMOS))
+
+    def interchangeable(
+        self, payment: IncomingPayment, truth: Sequence[MatchAllocation]
+    ) -> tuple[tuple[str, ...], ...]:
+        """Per allocation of `truth`, the invoices the evidence cannot tell from its own: the customer's other
+        invoices of the same balance, open on the payment date, that no reference in the batch names (none
+        when the payment's own reference names its invoice). Call once every payment is made."""
+        if not truth:
+            return ()
+        sets: list[tuple[str, ...]] = []
+        for allocation in truth:
+            invoice = self.by_id[allocation.invoice_id]
+            if invoice.invoice_id in self.named:
+                sets.append(())
+                continue
+            siblings = self.by_balance.get((invoice.customer_id, invoice.balance), ())
+            sets.append(
+                tuple(
+                    i.invoice_id
+                    for i in siblings
+                    if i is not invoice and i.invoice_id not in self.named and i.issue_date <= payment.date
+                )
+            )
+        return tuple(sets) if any(sets) else ()
+
+    # how each noise kind is made (`stranger`, `reference_typo`, `reference_ocr`, `equal_amounts`: `payments`)
     _MAKERS: ClassVar[dict[str, Callable[[_Builder, _Draft], _Made | None]]] = {
         "reference": one_invoice,
         "bank_memo": one_invoice,
@@ -715,7 +920,11 @@ class _Builder:
         "name_variant": one_invoice,
         "recurring": recurring,
         "fee": fee_or_rounding,
+        "fee_no_reference": fee_or_rounding,
         "rounding": fee_or_rounding,
+        "structured_reference": structured_reference,
+        "payer_parent": payer_parent,
+        "legal_form": legal_form,
         "partial": partial,
         "overpayment": overpayment,
         "short_deduction": short_deduction,
@@ -758,16 +967,27 @@ def generate_dataset(
         for _ in range(payments)
     )
     labelled: list[LabelledPayment] = []
+    counter = iter(range(1, 10 * payments + 10))
+
+    def next_id() -> str:
+        return f"pay_{next(counter):06d}"
+
     for on, kind in planned:
-        payment_id = f"pay_{len(labelled) + 1:06d}"
-        made = None
+        if len(labelled) >= payments:
+            break
+        made: list[_Labelled] | None = None
         for _ in range(5):
-            made = builder.payment(kind, on, payment_id)
+            made = builder.payments(kind, on, next_id)
             if made is not None:
                 break
         if made is None:
             kind = "stranger"
-            made = (*builder.stranger(on, payment_id), False)
-        payment, truth, safe = made
-        labelled.append(LabelledPayment(payment, kind, truth, safe))
+            made = [(*builder.stranger(on, next_id()), False)]
+        for payment, truth, safe in made:
+            labelled.append(LabelledPayment(payment, kind, truth, safe))
+    # only now is every reference known, so which equal invoices nothing names
+    labelled = [
+        LabelledPayment(p.payment, p.noise_kind, p.truth, p.safe_to_auto, builder.interchangeable(p.payment, p.truth))
+        for p in labelled
+    ]
     return LabelledDataset(builder.invoices, labelled, builder.aliases, seed)

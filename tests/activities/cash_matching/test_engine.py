@@ -318,8 +318,10 @@ def test_an_auto_threshold_above_every_confidence_sends_everything_to_review() -
     assert result.allocations
 
 
-def test_a_review_suggestion_gives_way_to_a_later_reference() -> None:
-    # p1 (no reference, two invoices add up) only suggests INV-001042 + INV-001043; p2 names INV-001043 and pays it
+def test_a_later_reference_is_decided_before_an_earlier_guess() -> None:
+    # p1 (no reference, dated earlier) adds up to INV-001042 + INV-001043 only while INV-001043 is open; p2 names
+    # INV-001043 and pays it exactly, so it is decided first and p1 is left overpaying what remains (issue 13:
+    # the file's date order used to let p1's guess hold INV-001043 until p2 trimmed it)
     results = match_payments(
         [
             payment("1560.50", payment_id="p1", on=TODAY - timedelta(days=2)),
@@ -329,8 +331,9 @@ def test_a_review_suggestion_gives_way_to_a_later_reference() -> None:
     )
     assert results[1].decision == "auto"
     assert allocated(results[1]) == {"id-INV-001043": "310.50"}
-    assert allocated(results[0]) == {"id-INV-001042": "1250.00"}
-    assert "since applied to another payment" in results[0].explanation
+    assert results[0].decision == "review"
+    # 1,250.00 + 99.99 of the 1,560.50, oldest due first; 210.51 left unapplied
+    assert allocated(results[0]) == {"id-INV-001042": "1250.00", "id-INV-001044": "99.99"}
 
 
 # ---------------------------------------------------------------------------------------------- output
