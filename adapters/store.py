@@ -34,11 +34,14 @@ class ApproverRow(SQLModel, table=True):
     email: str = Field(primary_key=True)
     role: str = "approver"
     limit_amount: str  # decimal string: the largest amount this approver may decide
+    # The limit's currency (ISO 4217); None: a limit made before limits carried one, valid in any currency.
+    limit_currency: str | None = None
     token_hash: str = Field(index=True)
     signin_hash: str | None = Field(default=None, index=True)
     session_hash: str | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
+    disabled_at: datetime | None = None  # a disabled approver's token, link and session all stop working
 
 
 class OutboxRow(SQLModel, table=True):
@@ -151,16 +154,21 @@ def normal_address(address: str) -> str:
     return address.strip().strip("<>").strip().lower()
 
 
+ROLES = ("viewer", "collector", "approver", "admin")
+
+
 class Approver(BaseModel):
     email: str
     role: str
     limit: Decimal
+    currency: str | None = None  # the limit's currency; None: any (an approver made before currencies)
 
 
 class ApproverCredentials(BaseModel):
     email: str
     role: str
     limit: Decimal
+    currency: str | None = None
     token: str
     signin_token: str
 
@@ -231,6 +239,8 @@ class Store:
             ],
         )
         self._add_missing_column("outbox", "reason", "VARCHAR")
+        self._add_missing_column("approvers", "limit_currency", "VARCHAR")
+        self._add_missing_column("approvers", "disabled_at", "TIMESTAMP")
 
     def _add_missing_column(self, table: str, column: str, sql_type: str) -> None:
         """Additive migration: a database made before `column` existed gets it (NULL in old rows)."""
@@ -253,13 +263,22 @@ class Store:
 
     # --- approvers --------------------------------------------------------------------------------
 
-    def upsert_approver(self, email: str, limit: Decimal, role: str = "approver") -> ApproverCredentials:
-        """Create or update an approver; always issues a fresh API token and one-time sign-in token."""
+    def upsert_approver(self, email: str, limit: Decimal, role: str = "approver",
+                        currency: str | None = None) -> ApproverCredentials:
+        """Create or update (and re-enable) an approver; always issues a fresh API token and one-time sign-in
+        token. Without `currency` an existing approver keeps the limit's currency it had, so re-issuing a
+        link never widens what someone may approve."""
         email = email.strip().lower()
         if "@" not in email:
             raise ValueError(f"not an email address: {email!r}")
         if limit < 0:
             raise ValueError("the approval limit cannot be negative")
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+        if currency is not None:
+            currency = currency.strip().upper()
+            if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
+                raise ValueError(f"not a currency code: {currency!r} (three letters, ISO 4217, e.g. USD)")
         token = "dct_" + secrets.token_urlsafe(24)
         signin = secrets.token_urlsafe(24)
         with self.session() as session:
@@ -268,26 +287,48 @@ class Store:
                 row = ApproverRow(email=email, role=role, limit_amount=str(limit), token_hash=_digest(token))
             row.role = role
             row.limit_amount = str(limit)
+            if currency is not None:
+                row.limit_currency = currency
             row.token_hash = _digest(token)
             row.signin_hash = _digest(signin)
+            row.disabled_at = None
             row.updated_at = _now()
             session.add(row)
             session.commit()
-        return ApproverCredentials(email=email, role=role, limit=limit, token=token, signin_token=signin)
+            currency = row.limit_currency
+        return ApproverCredentials(email=email, role=role, limit=limit, currency=currency, token=token,
+                                   signin_token=signin)
+
+    def disable_approver(self, email: str) -> bool:
+        """Disable an approver: its API token, sign-in link and session stop working at once. False when there
+        is no such approver. `upsert_approver` enables it again, with new credentials."""
+        with self.session() as session:
+            row = session.get(ApproverRow, email.strip().lower())
+            if row is None:
+                return False
+            row.disabled_at = row.disabled_at or _now()
+            row.signin_hash = None
+            row.session_hash = None
+            row.updated_at = _now()
+            session.add(row)
+            session.commit()
+            return True
 
     @staticmethod
     def _approver(row: ApproverRow) -> Approver:
-        return Approver(email=row.email, role=row.role, limit=Decimal(row.limit_amount))
+        return Approver(email=row.email, role=row.role, limit=Decimal(row.limit_amount), currency=row.limit_currency)
 
     def approver_by_token(self, token: str) -> Approver | None:
         with self.session() as session:
-            row = session.exec(select(ApproverRow).where(ApproverRow.token_hash == _digest(token))).first()
+            row = session.exec(select(ApproverRow).where(
+                ApproverRow.token_hash == _digest(token), col(ApproverRow.disabled_at).is_(None))).first()
             return self._approver(row) if row else None
 
     def approver_by_session(self, session_token: str) -> Approver | None:
         with self.session() as session:
             row = session.exec(
-                select(ApproverRow).where(ApproverRow.session_hash == _digest(session_token))
+                select(ApproverRow).where(ApproverRow.session_hash == _digest(session_token),
+                                          col(ApproverRow.disabled_at).is_(None))
             ).first()
             return self._approver(row) if row else None
 
@@ -295,7 +336,8 @@ class Store:
         """Trade a one-time sign-in token for a browser session token. A used link stops working."""
         with self.session() as session:
             row = session.exec(
-                select(ApproverRow).where(ApproverRow.signin_hash == _digest(signin_token))
+                select(ApproverRow).where(ApproverRow.signin_hash == _digest(signin_token),
+                                          col(ApproverRow.disabled_at).is_(None))
             ).first()
             if row is None:
                 return None

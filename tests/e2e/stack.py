@@ -131,7 +131,7 @@ def temporal(stack: DevStack, action: Any) -> Any:
     from workers.client import connect
 
     async def run() -> Any:
-        client = await connect(stack.temporal_address)
+        client = await connect(stack.temporal_address, home=stack.home)  # the stack's payload key
         return await action(client)
 
     return asyncio.run(run())
