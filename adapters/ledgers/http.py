@@ -13,6 +13,7 @@ from typing import Any
 
 from adapters.http import retry_after_seconds
 from adapters.ledger import LedgerError, NotFound, PermanentLedgerError, RateLimited, RetryableLedgerError
+from adapters.metrics import LEDGER_HTTP_ERRORS, ledger_named_in
 
 
 def error_for_status(status: int | None, text: str, headers: Mapping[str, str] | Any | None = None, *,
@@ -23,6 +24,7 @@ def error_for_status(status: int | None, text: str, headers: Mapping[str, str] |
     RateLimited too (the server said when); other 5xx, 408 and no answer -> RetryableLedgerError;
     404 -> NotFound; anything else -> PermanentLedgerError. `text` is the message, already naming the
     ledger and the call."""
+    LEDGER_HTTP_ERRORS.labels(ledger_named_in(text), str(status or "none")).inc()
     delay = retry_after_seconds(headers)
     if status == 429:
         return RateLimited(text, retry_after_seconds=delay if delay is not None else default_retry_after)

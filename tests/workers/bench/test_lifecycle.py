@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 DUECOURSE = str(Path(sys.executable).parent / "duecourse")
 
 
-def test_bench_lifecycle_prints_memory_per_sleeping_lifecycle() -> None:
+def test_bench_lifecycle_prints_its_rates_ratios_and_memory_per_sleeping_lifecycle() -> None:
     done = subprocess.run([DUECOURSE, "bench", "lifecycle", "--n", "4", "--warm-up", "2", "--json"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -23,6 +23,13 @@ def test_bench_lifecycle_prints_memory_per_sleeping_lifecycle() -> None:
     assert figures["rss_before_kib"] > 0 and figures["rss_after_kib"] > 0
     assert figures["kib_per_sleeping_lifecycle"] == round(
         (figures["rss_after_kib"] - figures["rss_before_kib"]) / 4, 1)
+    rates = ("lifecycles_per_second", "bare_workflows_per_second", "webhook_events_per_second",
+             "raw_starts_per_second")
+    assert all(figures[rate] > 0 for rate in rates), figures
+    assert figures["lifecycle_to_bare_ratio"] == pytest.approx(
+        figures["lifecycles_per_second"] / figures["bare_workflows_per_second"], rel=0.05)
+    assert figures["intake_to_raw_ratio"] == pytest.approx(
+        figures["webhook_events_per_second"] / figures["raw_starts_per_second"], rel=0.05)
     assert benchmark_processes() == [], "the benchmark left its Temporal server or worker running"
 
 
