@@ -7,7 +7,15 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+
+class MailAttachment(BaseModel):
+    """A file sent with a mail (a statement's PDF)."""
+
+    filename: str  # plain ASCII, chosen by us: never a customer's text
+    content_type: str  # "application/pdf"
+    data: bytes
 
 
 class OutgoingMail(BaseModel):
@@ -19,6 +27,7 @@ class OutgoingMail(BaseModel):
     # same id, so mail clients fold the two copies into one.
     message_id: str
     reply_to: str | None = None
+    attachments: list[MailAttachment] = Field(default_factory=list)
 
 
 class MailError(Exception):
@@ -56,6 +65,10 @@ def to_email_message(mail: OutgoingMail) -> EmailMessage:
     if mail.reply_to:
         message["Reply-To"] = mail.reply_to
     message.set_content(mail.body)
+    for attachment in mail.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype or "octet-stream",
+                               filename=attachment.filename)
     return message
 
 
