@@ -5,7 +5,7 @@ and post the invoice. Thin: every decision is the quote-to-invoice workflow's, e
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -13,9 +13,10 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.error_types import LEDGER_NOT_CONNECTED, OUTBOUND_PAUSED
-from activities.errors import as_application_errors
-from adapters.ledger import Customer, Estimate, Invoice, InvoiceDraft, InvoiceStatus, LedgerPort
+from activities.error_types import LEDGER_VALIDATION
+from activities.errors import as_application_errors, hold_while_paused
+from activities.ledger import connected_port
+from adapters.ledger import Customer, Estimate, Invoice, InvoiceDraft, InvoiceStatus, LedgerPort, TimeEntry
 from workflows.invoice_guardrails import OpenInvoice, SettledInvoice
 
 if TYPE_CHECKING:
@@ -55,6 +56,32 @@ class PostInvoiceInput(BaseModel):
     idempotency_key: str
 
 
+class FetchTimeInput(BaseModel):
+    ledger: str
+    tenant: str
+    customer_id: str
+    first_day: date
+    last_day: date
+    # Entries of earlier periods handed on to this one (their own period's workflow had closed).
+    carried: list[str] = Field(default_factory=list)
+
+
+class TimeSnapshot(BaseModel):
+    """The customer's unbilled entries of the period (and the carried ones still unbilled), and its books."""
+
+    entries: list[TimeEntry]
+    books: CustomerBooks
+
+
+class BillTimeInput(BaseModel):
+    ledger: str
+    tenant: str
+    draft: InvoiceDraft
+    time_entry_ids: list[str]
+    # `{ledger}:{tenant}:time:{customer}:{period}:invoice`: the invoice and the entries' billing, once.
+    idempotency_key: str
+
+
 def ledger_key(ledger: str, tenant: str) -> str:
     return f"{ledger}/{tenant}"
 
@@ -69,12 +96,7 @@ class InvoicingActivities:
         self.outbound_paused = outbound_paused or (lambda: False)
 
     def port(self, ledger: str, tenant: str) -> LedgerPort:
-        try:
-            return self.ledgers[ledger_key(ledger, tenant)]
-        except KeyError:
-            raise ApplicationError(
-                f"no connection to ledger {ledger!r} tenant {tenant!r} on this worker", type=LEDGER_NOT_CONNECTED
-            ) from None
+        return connected_port(self.ledgers, ledger, tenant)
 
     @activity.defn
     def fetch_estimate(self, request: FetchEstimateInput) -> EstimateSnapshot:
@@ -118,12 +140,39 @@ class InvoicingActivities:
         return DEFAULT_INVOICES_OVER if current is None else current[0].approval.invoices_over
 
     @activity.defn
+    def fetch_time_entries(self, request: FetchTimeInput) -> TimeSnapshot:
+        """The customer's unbilled time entries dated in the period, plus the carried ones still unbilled."""
+        port = self.port(request.ledger, request.tenant)
+        list_entries: Callable[..., list[TimeEntry]] | None = getattr(port, "list_time_entries", None)
+        if list_entries is None:
+            raise ApplicationError(f"ledger {request.ledger!r} offers no time entries to this worker",
+                                   type=LEDGER_VALIDATION, non_retryable=True)
+        carried = set(request.carried)
+        with as_application_errors():
+            entries = [entry for entry in list_entries(request.customer_id, unbilled_only=True)
+                       if entry.invoice_id is None and entry.customer_id == request.customer_id
+                       and (request.first_day <= entry.date <= request.last_day or entry.id in carried)]
+            books = self._books(port, request.customer_id)
+        return TimeSnapshot(entries=entries, books=books)
+
+    @activity.defn
+    def bill_time_entries(self, request: BillTimeInput) -> Invoice:
+        """Creates the approved invoice and marks its entries billed by it, in one write, once per key. Held by
+        the kill switch like every posting."""
+        hold_while_paused(self.outbound_paused())
+        port = self.port(request.ledger, request.tenant)
+        bill: Callable[..., Invoice] | None = getattr(port, "bill_time_entries", None)
+        if bill is None:
+            raise ApplicationError(f"ledger {request.ledger!r} cannot bill time entries from this worker",
+                                   type=LEDGER_VALIDATION, non_retryable=True)
+        with as_application_errors():
+            return bill(request.draft, request.time_entry_ids, idempotency_key=request.idempotency_key)
+
+    @activity.defn
     def post_invoice(self, request: PostInvoiceInput) -> Invoice:
         """Creates the approved invoice in the ledger, once per key. A ledger write on a customer's account: the
         kill switch holds it until `duecourse resume`."""
-        if self.outbound_paused():
-            raise ApplicationError("outbound actions are paused (kill switch); `duecourse resume` releases them",
-                                   type=OUTBOUND_PAUSED, next_retry_delay=timedelta(seconds=5))
+        hold_while_paused(self.outbound_paused())
         port = self.port(request.ledger, request.tenant)
         with as_application_errors():
             return port.create_invoice(request.draft, idempotency_key=request.idempotency_key)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
+from typing import Literal
 
 from adapters.ledger import Customer, Estimate, InvoiceDraft, InvoiceLine, Money, TimeEntry, minor_unit
 
@@ -53,6 +54,35 @@ def iso_week(day: date) -> str:
     """The ISO 8601 week a day belongs to, as `YYYY-Www` (2025-12-29 is in 2026-W01)."""
     year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+BillingPeriod = Literal["weekly", "monthly"]
+
+
+def billing_period_key(day: date, period: BillingPeriod) -> str:
+    """The billing period a day of work falls in: its ISO week (`2026-W01`) or its month (`2026-01`)."""
+    return iso_week(day) if period == "weekly" else f"{day.year:04d}-{day.month:02d}"
+
+
+def period_days(key: str) -> tuple[date, date]:
+    """The first and last day of a billing period key (`YYYY-Www` or `YYYY-MM`); ValueError for anything else."""
+    try:
+        if len(key) == 8 and key[4:6] == "-W":
+            first = date.fromisocalendar(int(key[:4]), int(key[6:]), 1)
+            return first, first + timedelta(days=6)
+        if len(key) == 7 and key[4] == "-":
+            first = date(int(key[:4]), int(key[5:]), 1)
+            following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+            return first, following - timedelta(days=1)
+    except ValueError:
+        pass
+    raise ValueError(f"{key!r} is no billing period (an ISO week such as 2026-W01 or a month such as 2026-01)")
+
+
+def next_period_key(key: str) -> str:
+    """The period after `key`, of the same kind (2025-W52 -> 2026-W01, 2025-12 -> 2026-01)."""
+    last = period_days(key)[1] + timedelta(days=1)
+    return billing_period_key(last, "weekly" if "W" in key else "monthly")
 
 
 def weekly_batches(entries: Iterable[TimeEntry]) -> Mapping[tuple[str, str], tuple[TimeEntry, ...]]:

@@ -29,11 +29,12 @@ class QuoteInput(BaseModel):
                                      epoch_instant=datetime.combine(date(2020, 1, 1), time(0), UTC))
 
 
-class QuoteState(BaseModel):
-    stage: Stage = "assembling"
+class WorkState(BaseModel):
+    """What every invoice made from billable work records on its way to the ledger (quote or time)."""
+
+    stage: str = "assembling"
     customer_id: str = ""
     customer_name: str = ""
-    estimate_number: str = ""
     draft: InvoiceDraft | None = None
     total: Money | None = None
     findings: list[Finding] = Field(default_factory=list)
@@ -44,3 +45,8 @@ class QuoteState(BaseModel):
     invoice: Invoice | None = None
     note: str = ""
     seen_events: list[str] = Field(default_factory=list)
+
+
+class QuoteState(WorkState):
+    stage: Stage = "assembling"
+    estimate_number: str = ""
