@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
@@ -11,9 +11,9 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.error_types import LEDGER_NOT_CONNECTED, OUTBOUND_PAUSED
-from activities.errors import as_application_errors
-from adapters.ledger import CreditNote, CreditNoteDraft, Customer, Invoice, InvoiceLine, LedgerPort
+from activities.error_types import LEDGER_NOT_CONNECTED
+from activities.errors import as_application_errors, hold_while_paused
+from adapters.ledger import CreditNote, CreditNoteDraft, Customer, Invoice, InvoiceDraft, InvoiceLine, LedgerPort
 from adapters.risk import CustomerRisk
 from workflows.policy import PolicyRead
 
@@ -54,8 +54,34 @@ class PostCreditInput(BaseModel):
     idempotency_key: str
 
 
+class PostLateFeeInput(BaseModel):
+    """An approved late fee (or statutory interest and compensation) on one invoice (issue 12)."""
+
+    ledger: str
+    tenant: str
+    invoice_id: str
+    invoice_number: str
+    customer_id: str
+    currency: str
+    amount: Decimal
+    description: str  # what the fee is for, as the customer reads it on the fee invoice
+    issue_date: date
+    due_date: date
+    # `{ledger}:{tenant}:{invoice}:late-fee:{n}`: a retry after a lost answer finds the fee invoice already made.
+    idempotency_key: str
+
+
 def ledger_key(ledger: str, tenant: str) -> str:
     return f"{ledger}/{tenant}"
+
+
+def connected_port(ports: Mapping[str, LedgerPort], ledger: str, tenant: str) -> LedgerPort:
+    """The connected ledger company `ledger/tenant` on this worker, or the `LEDGER_NOT_CONNECTED` error."""
+    port = ports.get(ledger_key(ledger, tenant))
+    if port is None:
+        raise ApplicationError(f"no connection to ledger {ledger!r} tenant {tenant!r} on this worker",
+                               type=LEDGER_NOT_CONNECTED)
+    return port
 
 
 class LedgerActivities:
@@ -70,12 +96,7 @@ class LedgerActivities:
         self.risk_of = risk_of  # (ledger, tenant, customer id) -> the stored score
 
     def port(self, ledger: str, tenant: str) -> LedgerPort:
-        try:
-            return self.ledgers[ledger_key(ledger, tenant)]
-        except KeyError:
-            raise ApplicationError(
-                f"no connection to ledger {ledger!r} tenant {tenant!r} on this worker", type=LEDGER_NOT_CONNECTED
-            ) from None
+        return connected_port(self.ledgers, ledger, tenant)
 
     @activity.defn
     def fetch_invoice(self, request: FetchInvoiceInput) -> InvoiceSnapshot:
@@ -95,9 +116,7 @@ class LedgerActivities:
     def post_credit_note(self, request: PostCreditInput) -> CreditNote:
         """Posts an approved credit note (or a write-off, which every ledger books as a credit note to bad debt)
         allocated against its invoice. Money-moving: the kill switch holds it until `duecourse resume`."""
-        if self.outbound_paused():
-            raise ApplicationError("outbound actions are paused (kill switch); `duecourse resume` releases them",
-                                   type=OUTBOUND_PAUSED, next_retry_delay=timedelta(seconds=5))
+        hold_while_paused(self.outbound_paused())
         port = self.port(request.ledger, request.tenant)
         description = ("Write-off (bad debt)" if request.kind == "write_off" else "Credit note") + f": {request.reason}"
         draft = CreditNoteDraft(
@@ -107,3 +126,19 @@ class LedgerActivities:
         )
         with as_application_errors():
             return port.create_credit_note(draft, idempotency_key=request.idempotency_key)
+
+    @activity.defn
+    def post_late_fee(self, request: PostLateFeeInput) -> Invoice:
+        """Posts an approved late fee as a new invoice to the same customer, naming the late invoice (how the
+        sandbox and Xero book it; QuickBooks and Intacct take the same invoice with a late-fee item/account).
+        Money-moving: the kill switch holds it until `duecourse resume`."""
+        hold_while_paused(self.outbound_paused())
+        port = self.port(request.ledger, request.tenant)
+        draft = InvoiceDraft(
+            customer_id=request.customer_id, currency=request.currency, issue_date=request.issue_date,
+            due_date=request.due_date,
+            lines=[InvoiceLine(description=request.description[:4000], unit_price=request.amount,
+                               amount=request.amount)],
+        )
+        with as_application_errors():
+            return port.create_invoice(draft, idempotency_key=request.idempotency_key)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 SETTLE_SECONDS = 15.0
 MAX_TEXT = 2000
 MAX_NAME = 200
-ActionName = Literal["dispute", "resolve", "promise", "pause", "assign", "note", "handback"]
+ActionName = Literal["dispute", "resolve", "promise", "pause", "assign", "note", "handback", "plan"]
 
 
 class CollectorAction(BaseModel):
@@ -47,6 +47,11 @@ class CollectorAction(BaseModel):
     note: str = Field(default="", max_length=MAX_TEXT)
     collector: str = Field(default="", max_length=MAX_NAME)
     text: str = Field(default="", max_length=MAX_TEXT)
+    # A payment plan (issue 12): the balance in `instalments` parts, the first on `first` (default: `every_days`
+    # from the customer's today), then every `every_days`; a `payment_plan` item a human approves.
+    instalments: int | None = Field(default=None, ge=2, le=60)
+    every_days: int = Field(default=30, ge=1, le=366)
+    first: date | None = None
 
 
 def _clean(text: str) -> str:
@@ -77,6 +82,8 @@ def check_input(request: CollectorAction) -> CollectorAction:
         raise StoryError("assign needs the collector's name or email", EXIT_USAGE)
     if request.action == "note" and not text:
         raise StoryError("a note needs some text", EXIT_USAGE)
+    if request.action == "plan" and request.instalments is None:
+        raise StoryError("a payment plan needs its number of instalments (--instalments N, 2 to 60)", EXIT_USAGE)
     return request.model_copy(update={"reason": reason, "note": note, "text": text, "collector": collector})
 
 
@@ -95,6 +102,17 @@ def _problem(request: CollectorAction, state: LifecycleState, today: date, invoi
     if request.action in ("promise", "pause") and request.until is not None and request.until < today:
         return StoryError(f"the date {request.until.isoformat()} is in the past (today for the customer is "
                           f"{today.isoformat()})", EXIT_USAGE)
+    if request.action == "plan" and request.first is not None and request.first < today:
+        return StoryError(f"the first instalment's date {request.first.isoformat()} is in the past (today for the "
+                          f"customer is {today.isoformat()})", EXIT_USAGE)
+    if request.action == "plan" and state.plan is not None and state.plan.status == "active":
+        return StoryError(f"invoice {invoice_id} already follows an approved payment plan")
+    if request.action == "plan" and balance is not None and request.instalments is not None:
+        from adapters.ledger import minor_unit
+
+        if balance.amount < minor_unit(balance.currency) * request.instalments:
+            return StoryError(f"invoice {invoice_id}'s balance of {balance} cannot be split into "
+                              f"{request.instalments} instalments", EXIT_USAGE)
     if request.action == "handback" and not (state.escalated or state.dispute or state.paused_until
                                              or state.assigned_to):
         return StoryError(f"invoice {invoice_id} is with automation already (stage {state.stage.value}): "
@@ -112,6 +130,7 @@ def _signal(request: CollectorAction, by: str) -> tuple[Any, Any, Callable[[Life
         NoteSignal,
         PauseSignal,
         PromiseToPaySignal,
+        ProposePlanSignal,
         ResolveDisputeSignal,
         Stage,
     )
@@ -131,6 +150,12 @@ def _signal(request: CollectorAction, by: str) -> tuple[Any, Any, Callable[[Life
         note = f"rejected: {request.reason}" if request.reject else (request.reason or "resolved")
         return (InvoiceLifecycle.resolve_dispute, ResolveDisputeSignal(note=note, by=by),
                 lambda _b, s: s.dispute is None and not s.waiting_for.startswith("dispute"))
+    if request.action == "plan":
+        return (InvoiceLifecycle.propose_plan,
+                ProposePlanSignal(instalments=request.instalments or 0, every_days=request.every_days,
+                                  first=request.first, by=by, note=request.note),
+                lambda b, s: s.plans_proposed > b.plans_proposed and (s.plan_request is None or (
+                    s.pending is not None and s.pending.kind == "payment_plan")))
     if request.action == "promise":
         return (InvoiceLifecycle.promise_to_pay, PromiseToPaySignal(until=until, note=request.note, by=by),
                 lambda _b, s: s.promise_until == until and s.stage == Stage.PAUSED)
@@ -151,7 +176,7 @@ def _signal(request: CollectorAction, by: str) -> tuple[Any, Any, Callable[[Life
 
 # What the store's audit log calls each request; a note and a hand back the workflow audits itself.
 AUDIT_ACTIONS = {"dispute": "dispute opened", "resolve": "dispute resolved", "promise": "promise to pay",
-                 "pause": "dunning paused", "assign": "assigned to collector"}
+                 "pause": "dunning paused", "assign": "assigned to collector", "plan": "payment plan requested"}
 
 
 def _result_text(request: CollectorAction, before: LifecycleState) -> str:
@@ -163,6 +188,9 @@ def _result_text(request: CollectorAction, before: LifecycleState) -> str:
         return f"write-off of the balance proposed for approval (dispute: {before.dispute})"
     if request.action == "resolve":
         return (f"rejected: {request.reason}" if request.reject else "resolved") + f" (was: {before.dispute})"
+    if request.action == "plan":
+        first = request.first.isoformat() if request.first else f"in {request.every_days} days"
+        return f"{request.instalments} instalments every {request.every_days} days from {first}"
     if request.action == "promise":
         return f"pay by {request.until}" + (f": {request.note}" if request.note else "")
     if request.action == "pause":
@@ -223,6 +251,7 @@ async def perform(client: Client, store: Store, found: Found, request: Collector
             "paused_until": state.paused_until.isoformat() if state.paused_until else None,
             "assigned_to": state.assigned_to, "notes": len(state.notes), "escalated": state.escalated,
             "broken_promises": [d.isoformat() for d in state.broken_promises],
+            "plan": state.plan.model_dump(mode="json") if state.plan is not None else None,
             "pending": approval_json(state.pending) if state.pending is not None else None}
 
 
@@ -233,7 +262,12 @@ def done_text(result: dict[str, Any]) -> str:
     if result["action"] == "resolve" and pending.get("kind") in ("credit_note", "write_off"):
         resolved = (f"{pending['kind'].replace('_', '-')} of {pending['currency']} {pending['amount']} awaits "
                     f"approval (item {pending['item_id']})")
-    what = {"dispute": "disputed", "resolve": resolved, "promise": f"promised by {result['promise_until']}",
+    planned = "payment plan refused (see `duecourse invoice show`)"
+    if pending.get("kind") == "payment_plan":
+        planned = (f"payment plan of {len((pending.get('draft') or {}).get('instalments') or [])} instalments "
+                   f"awaits approval (item {pending['item_id']})")
+    what = {"plan": planned,
+            "dispute": "disputed", "resolve": resolved, "promise": f"promised by {result['promise_until']}",
             "pause": f"dunning paused until {result['paused_until']}", "assign": f"assigned to {result['assigned_to']}",
             "note": "note added", "handback": "handed back to automation"}[result["action"]]
     waiting = result["waiting_for"] or "-"

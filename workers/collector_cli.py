@@ -1,5 +1,5 @@
 """Collector actions from the CLI (issue 9): `dispute open|resolve`, `promise`, `hold`, `assign`, `note`,
-`handback`, and `invoice show`.
+`handback`, `plan propose` (issue 12), and `invoice show`.
 
 An invoice is found by its id alone, through Temporal visibility (running or closed); when several
 ledgers or companies hold the same id, `--ledger` / `--tenant` pick one. The work is done by
@@ -120,6 +120,21 @@ def cmd_handback(args: argparse.Namespace) -> int:
     return _act(args, _request(action="handback", note=args.note or ""))
 
 
+def cmd_plan_propose(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    try:
+        request = _request(action="plan", instalments=args.instalments, every_days=args.every_days,
+                           first=args.first, note=args.note or "")
+    except ValidationError as error:
+        flags = {"instalments": "--instalments", "every_days": "--every-days"}
+        for problem in error.errors(include_url=False):
+            flag = flags.get(str(problem["loc"][0]), str(problem["loc"][0]))
+            print(f"duecourse: {flag}: {problem['msg']} (got {problem.get('input')!r})", file=sys.stderr)
+        return EXIT_USAGE
+    return _act(args, request)
+
+
 def cmd_invoice_show(args: argparse.Namespace) -> int:
     from workers.invoice_story import find_invoice, invoice_story, story_text
 
@@ -188,6 +203,17 @@ def add_collector_commands(commands: Commands) -> None:
     _target(handback)
     handback.add_argument("--note")
     handback.set_defaults(run=cmd_handback)
+
+    plan = commands.add_parser("plan", help="payment plans").add_subparsers(dest="plan_command", required=True)
+    propose = plan.add_parser("propose", help="propose a payment plan: a `payment_plan` item; once approved, dunning "
+                                              "follows the instalments' dates until one is missed")
+    _target(propose)
+    propose.add_argument("--instalments", type=int, required=True, metavar="N", help="2 to 60 instalments")
+    propose.add_argument("--every-days", type=int, default=30, metavar="D", help="days between instalments (30)")
+    propose.add_argument("--first", type=iso_date, metavar="YYYY-MM-DD",
+                         help="the first instalment's date (default: --every-days from today)")
+    propose.add_argument("--note")
+    propose.set_defaults(run=cmd_plan_propose)
 
     invoice = commands.add_parser("invoice", help="an invoice's whole story").add_subparsers(
         dest="invoice_command", required=True)

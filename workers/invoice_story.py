@@ -213,6 +213,9 @@ def build_story(found: Found, state: LifecycleState, audit: list[AuditRecord], o
         "bad_addresses": list(state.bad_addresses),
         "closed_reason": state.closed_reason,
         "credit_notes": list(state.credit_notes),
+        "late_fees": [fee.model_dump(mode="json") for fee in state.late_fees],
+        "fees_posted": [fee.model_dump(mode="json") for fee in state.fees_posted],
+        "plan": state.plan.model_dump(mode="json") if state.plan is not None else None,
         "pending_approval": None if pending is None else {
             "item_id": pending.item_id, "kind": pending.kind, "level": pending.level, "why": pending.why,
             "amount": str(pending.amount), "currency": pending.currency, "to": pending.to,
@@ -260,6 +263,16 @@ def story_text(story: dict[str, Any]) -> str:
         lines.append(f"  bad addresses: {', '.join(s['bad_addresses'])}")
     if s["closed_reason"]:
         lines.append(f"  closed: {s['closed_reason']}")
+    for fee in s.get("late_fees") or []:
+        posted = f" as invoice {fee['fee_invoice_number']}" if fee["outcome"] == "posted" else ""
+        lines.append(f"  late fee {fee['currency']} {fee['amount']} {fee['outcome']}{posted} on {fee['as_of']} "
+                     f"by {fee['approver']}" + (f": {fee['reason']}" if fee["reason"] else ""))
+    plan = s.get("plan")
+    if plan:
+        ended = f" on {plan['ended_on']}" if plan["ended_on"] else ""
+        lines.append(f"  payment plan ({plan['status']}{ended}, approved by {plan['approved_by']}):")
+        lines += [f"    {i['number']}. {plan['currency']} {i['amount']} by {i['due_date']}"
+                  + (" (missed)" if plan["missed"] == i["number"] else "") for i in plan["instalments"]]
     pending = s["pending_approval"]
     if pending:
         lines.append(f"  awaiting approval: {pending['item_id']} (level {pending['level']}, {pending['why']})")

@@ -33,7 +33,13 @@ from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.error_types import LEDGER_NOT_FOUND, LEDGER_RECONSENT
-    from activities.ledger import FetchInvoiceInput, InvoiceSnapshot, LedgerActivities, PostCreditInput
+    from activities.ledger import (
+        FetchInvoiceInput,
+        InvoiceSnapshot,
+        LedgerActivities,
+        PostCreditInput,
+        PostLateFeeInput,
+    )
     from activities.messaging import (
         DRAFTING_RETRY,
         AuditInput,
@@ -43,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
         SendReminderResult,
     )
     from adapters.drafting.port import Draft, ReminderFacts
-    from adapters.ledger import Customer, Invoice, InvoiceStatus
+    from adapters.ledger import Customer, Invoice, InvoiceStatus, Money
     from workflows import search_attributes as sa
     from workflows.approvals import ApprovalInterface
     from workflows.dunning import (
@@ -58,6 +64,8 @@ with workflow.unsafe.imports_passed_through():
         next_step,
         reminder_needs_approval,
     )
+    from workflows.fee_policy import FeeRule, fee_due_on, late_fee_for
+    from workflows.late_fees import LateFeeError
     from workflows.lifecycle_messages import (
         LEDGER_EVENT_SIGNAL,
         AssignSignal,
@@ -69,6 +77,7 @@ with workflow.unsafe.imports_passed_through():
         DecisionResult,
         DisputeSignal,
         HandBackSignal,
+        LateFeeRecord,
         LedgerEventSignal,
         LifecycleInput,
         LifecycleState,
@@ -76,11 +85,14 @@ with workflow.unsafe.imports_passed_through():
         PauseSignal,
         PaymentAppliedSignal,
         PendingApproval,
+        PlanRequest,
         PromiseToPaySignal,
+        ProposePlanSignal,
         ReminderRecord,
         ResolveDisputeSignal,
         Stage,
     )
+    from workflows.payment_plans import Instalment, PaymentPlan, PlanError, plan_position, split_balance
     from workflows.policy import Policy, PolicyRead, shared_policy
 
 RULES_VERSION = "dunning-rules/1"
@@ -97,6 +109,10 @@ PATCH_AUDITS_BEHIND = "audit-written-behind-the-life"
 # Issue 11: the customer's risk score read with the invoice and upserted as `RiskScore` (asked only once a score
 # exists, so a life without one records no marker).
 PATCH_RISK_SCORE = "risk-score-upserted"
+# Issue 12: a late fee proposed once the policy's `[fees]` say so (asked only when the policy has a fee rule, so a
+# life without one records no marker), and payment plans (asked only when a plan is proposed).
+PATCH_LATE_FEES = "late-fee-proposed-by-policy"
+PATCH_PAYMENT_PLANS = "payment-plan-holds-dunning"
 HISTORY_LIMIT = 5_000
 SEEN_EVENTS_KEPT = 200
 
@@ -119,6 +135,11 @@ RECORDING_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
 
 def invoice_workflow_id(ledger: str, tenant: str, invoice_id: str) -> str:
     return f"invoice:{ledger}:{tenant}:{invoice_id}"
+
+
+def _plan_text(instalments: tuple[Instalment, ...], currency: str) -> str:
+    return f"{len(instalments)} instalments: " + ", ".join(
+        f"{currency} {i.amount} by {i.due_date.isoformat()}" for i in instalments)
 
 
 class _Interrupted(Exception):
@@ -178,6 +199,15 @@ class InvoiceLifecycle(ApprovalInterface):
         else:
             self.state.dispute = None
             self.state.resolution = None
+        self._wake += 1
+
+    @workflow.signal
+    def propose_plan(self, proposal: ProposePlanSignal) -> None:
+        # The workflow splits the balance it reads from the ledger, so the plan adds up to what is owed then.
+        self.state.plans_proposed += 1
+        self.state.plan_request = PlanRequest(
+            number=self.state.plans_proposed, instalments=proposal.instalments, every_days=proposal.every_days,
+            first=proposal.first, proposed_by=proposal.by, note=proposal.note)
         self._wake += 1
 
     @workflow.signal
@@ -241,6 +271,14 @@ class InvoiceLifecycle(ApprovalInterface):
                         "with the new amount")
             if decision.approver.strip().lower() == resolution.proposed_by.strip().lower():
                 return f"maker-checker: {decision.approver} proposed this {label} and cannot also approve it"
+        if pending.kind in ("late_fee", "payment_plan"):
+            label = pending.kind.replace("_", " ")
+            if decision.decision not in (DecisionKind.APPROVE, DecisionKind.REJECT):
+                return f"a {label} is approved or rejected (propose a new one to change it)"
+            request = self.state.plan_request
+            if (pending.kind == "payment_plan" and request is not None
+                    and decision.approver.strip().lower() == request.proposed_by.strip().lower()):
+                return f"maker-checker: {decision.approver} proposed this payment plan and cannot also approve it"
         if decision.decision == DecisionKind.EDIT and not (decision.text or "").strip():
             return "an edit needs the new text"
         if decision.decision == DecisionKind.REJECT and not (decision.reason or "").strip():
@@ -290,6 +328,10 @@ class InvoiceLifecycle(ApprovalInterface):
         resolution = self.state.resolution
         if resolution is not None and self.state.dispute:
             return await self._dun(self._settle_by_credit(resolution))
+        if self.state.plan_request is not None:
+            return await self._dun(self._propose_plan(self.state.plan_request))
+        if self.state.pending is not None and self.state.pending.kind == "late_fee":
+            return await self._dun(self._charge_late_fee(None))  # continued as new while it awaited a human
         if self._day_one:
             await self._collector_work()
             if any(r.outcome == "sent" and r.to and r.to.lower() in self.state.bad_addresses
@@ -324,10 +366,17 @@ class InvoiceLifecycle(ApprovalInterface):
             self.state.paused_until = None
             await self._audit(f"pause-ended:{paused_until.isoformat()}", "pause ended",
                               f"dunning paused until {paused_until.isoformat()} resumes")
+        plan = self.state.plan
+        if plan is not None and plan.status == "active" and await self._follow_plan(plan, invoice):
+            return True
         snoozed = self.state.snoozed_until
         if snoozed is not None and workflow.now() < snoozed:
             await self._hold(self._dunning_stage(), f"snoozed until {snoozed.isoformat()}", snoozed)
             return True
+        rule = self._fee_rule()
+        fee_day = fee_due_on(rule, invoice.due_date) if rule is not None else None
+        if fee_day is not None and self._today() >= fee_day:
+            return await self._dun(self._charge_late_fee(rule))
         return await self._follow(self._next_step(invoice))
 
     def _next_step(self, invoice: Invoice) -> NextStep:
@@ -372,7 +421,7 @@ class InvoiceLifecycle(ApprovalInterface):
         if isinstance(step, SendLevel):
             return await self._dun(self._remind(step))
         if isinstance(step, WaitUntil):
-            await self._hold(self._dunning_stage(), step.reason, step.instant)
+            await self._hold(self._dunning_stage(), step.reason, self._fee_wake(step.instant))
         elif isinstance(step, Escalate):
             handed_back = self.state.handed_back_on
             if self._day_one and handed_back is not None:
@@ -388,7 +437,7 @@ class InvoiceLifecycle(ApprovalInterface):
             waiting = f"payment ({step.reason})"
             if self.state.escalated and self.state.escalation_reason:
                 waiting = f"a human collector ({self.state.escalation_reason})"
-            await self._hold(stage, waiting, None)
+            await self._hold(stage, waiting, self._fee_wake(None))
         return True
 
     async def _dun(self, reminder: Awaitable[None]) -> bool:
@@ -465,6 +514,13 @@ class InvoiceLifecycle(ApprovalInterface):
             due_date=invoice.due_date, today=self._today(), level=level.level, tone=level.tone,
             how_to_pay=request.how_to_pay, history_summary=self._history_summary(),
         )
+        posted = self.state.fees_posted
+        if posted:
+            # The reminder may mention the late fee only once it is posted in the ledger, and then cites it exactly.
+            fee = posted[-1]
+            facts = facts.model_copy(update={
+                "allow_late_fee_mention": True, "late_fee": Money(amount=fee.amount, currency=fee.currency),
+                "late_fee_invoice": fee.fee_invoice_number})
         self._set_stage(self._dunning_stage(), f"drafting level {level.level} reminder")
         draft: Draft = await workflow.execute_activity_method(
             MessagingActivities.draft_reminder,
@@ -709,6 +765,247 @@ class InvoiceLifecycle(ApprovalInterface):
                           f"{note.number} for {invoice.currency} {pending.amount}; balance now "
                           f"{self._invoice().balance}", approver=approver)
 
+    # --- late fees and statutory interest (issue 12) ---------------------------------------------------
+
+    def _fee_rule(self) -> FeeRule | None:
+        """The policy's fee rule for this customer's ladder while no fee was proposed yet (one per invoice)."""
+        policy = self._policy if self._day_one else None
+        if policy is None or self.state.late_fees:
+            return None
+        rule = policy.fees.rule_for(self._ladder().name)
+        if rule.kind == "none" or not workflow.patched(PATCH_LATE_FEES):
+            return None
+        return rule
+
+    def _fee_wake(self, until: datetime | None) -> datetime | None:
+        """`until`, or earlier when a late fee falls due before it (the wait then ends to propose it)."""
+        rule = self._fee_rule()
+        fee_day = fee_due_on(rule, self._invoice().due_date) if rule is not None else None
+        if fee_day is None:
+            return until
+        instant = self._instant(fee_day)
+        return instant if until is None or instant < until else until
+
+    async def _charge_late_fee(self, rule: FeeRule | None) -> None:
+        """Compute the fee the policy charges and put it to a human (a `late_fee` item); once approved, post it
+        as a new invoice in the ledger. Rejected or not computable: recorded, and never proposed again."""
+        number = len(self.state.late_fees) + 1
+        invoice = await self._invoice_still_open()
+        item_id = f"{invoice.id}:late_fee:{number}"
+        pending = self.state.pending
+        if pending is None or pending.item_id != item_id:
+            policy = self._policy
+            if rule is None or policy is None:
+                self.state.pending = None
+                return
+            try:
+                fee = late_fee_for(rule, policy.fees.reference_rates(), invoice.balance.amount, invoice.currency,
+                                   invoice.due_date, self._today())
+            except LateFeeError as error:
+                await self._fee_refused(number, invoice, f"no fee computed: {error}")
+                return
+            if fee is None:
+                await self._fee_refused(number, invoice, "the rule gives no fee on this balance")
+                return
+            self.state.approvals_requested += 1
+            self.state.pending = pending = PendingApproval(
+                item_id=item_id, kind="late_fee", workflow_id=workflow.info().workflow_id, invoice_id=invoice.id,
+                invoice_number=invoice.number, customer_id=invoice.customer_id, customer_name=invoice.customer_name,
+                amount=fee.amount, currency=invoice.currency, due_date=invoice.due_date,
+                requested_at=workflow.now(), why=f"a late fee moves money: {fee.days_late} days late ({fee.basis})",
+                suggestion=fee.suggestion())
+            self.state.decision = None
+            self._set_stage(Stage.AWAITING_APPROVAL, f"approval of a late fee of {invoice.currency} {fee.amount}")
+            await self._audit(f"late-fee-proposed:{number}", "late fee proposed",
+                              f"{invoice.currency} {fee.amount} on {invoice.balance} {fee.days_late} days late: "
+                              f"{fee.basis}", extra={k: str(v) for k, v in fee.suggestion().items()})
+        decision = await self._await_fee_decision(pending)
+        if decision is None:
+            return
+        if decision.decision == DecisionKind.REJECT:
+            self.state.late_fees = [*self.state.late_fees, LateFeeRecord(
+                number=number, outcome="rejected", amount=pending.amount, currency=pending.currency,
+                as_of=self._today(), approver=decision.approver, reason=decision.reason)]
+            await self._audit(f"late-fee-rejected:{number}", "late fee rejected",
+                              f"{pending.currency} {pending.amount}: {decision.reason}", approver=decision.approver)
+            return
+        await self._post_fee(number, pending, decision.approver)
+
+    async def _fee_refused(self, number: int, invoice: Invoice, why: str) -> None:
+        self.state.late_fees = [*self.state.late_fees, LateFeeRecord(
+            number=number, outcome="rejected", amount=Decimal(0), currency=invoice.currency, as_of=self._today(),
+            approver="policy", reason=why)]
+        await self._audit(f"late-fee-refused:{number}", "late fee not proposed", why)
+
+    async def _await_fee_decision(self, pending: PendingApproval) -> Decision | None:
+        """The human's verdict; None when a dispute, promise, pause or plan withdrew the item (it is proposed again,
+        with the figures of that day, once dunning resumes)."""
+        while True:
+            await workflow.wait_condition(
+                lambda: self.state.decision is not None or self.state.refresh_needed
+                or self._collector_hold() is not None or self._history_is_long())
+            if self.state.decision is not None:
+                break
+            hold = self._collector_hold()
+            if hold is not None:
+                self.state.pending = None
+                await self._audit(f"late-fee-withdrawn:{pending.item_id}:{self.state.approvals_requested}",
+                                  "late fee withdrawn", f"{pending.item_id}: {hold}")
+                return None
+            if not self.state.refresh_needed:
+                await self._continue_as_new()  # the item goes along in the state
+            await self._invoice_still_open()  # paid meanwhile: the life closes and the item with it
+            self._set_stage(Stage.AWAITING_APPROVAL, self.state.waiting_for)
+        decision = self.state.decision
+        self.state.decision = None
+        self.state.pending = None
+        return decision
+
+    async def _post_fee(self, number: int, pending: PendingApproval, approver: str) -> None:
+        request, invoice, customer = self._request(), self._invoice(), self._customer()
+        today = self._today()
+        basis = str((pending.suggestion or {}).get("basis") or "late payment")
+        self._set_stage(self._dunning_stage(), "the late fee to be posted in the ledger")
+        posted: Invoice = await workflow.execute_activity_method(
+            LedgerActivities.post_late_fee,
+            PostLateFeeInput(
+                ledger=request.ledger, tenant=request.tenant, invoice_id=invoice.id, invoice_number=invoice.number,
+                customer_id=invoice.customer_id, currency=pending.currency, amount=pending.amount,
+                description=f"Late payment charge on invoice {invoice.number}: {basis}", issue_date=today,
+                due_date=today + timedelta(days=max(customer.terms_days, 0)),
+                idempotency_key=f"{request.ledger}:{request.tenant}:{request.invoice_id}:late-fee:{number}",
+            ),
+            start_to_close_timeout=LEDGER_WRITE_TIMEOUT, retry_policy=LEDGER_WRITE_RETRY,
+        )
+        record = LateFeeRecord(number=number, outcome="posted", amount=pending.amount, currency=pending.currency,
+                               as_of=today, approver=approver, fee_invoice_id=posted.id,
+                               fee_invoice_number=posted.number)
+        self.state.late_fees = [*self.state.late_fees, record]
+        self.state.fees_posted = [*self.state.fees_posted, record]
+        self._set_stage(self._dunning_stage(), "next dunning level")
+        await self._audit(f"late-fee-posted:{number}", "late fee posted",
+                          f"invoice {posted.number} for {pending.currency} {pending.amount} (late payment of "
+                          f"{invoice.number})", approver=approver)
+
+    # --- payment plans (issue 12) ------------------------------------------------------------------------
+
+    async def _propose_plan(self, proposal: PlanRequest) -> None:
+        """Split the balance into the instalments asked for and put the plan to a human (`payment_plan`, never
+        approved by its proposer); approved, dunning follows the plan's dates."""
+        workflow.patched(PATCH_PAYMENT_PLANS)
+        invoice = await self._invoice_still_open()
+        item_id = f"{invoice.id}:payment_plan:{proposal.number}"
+        pending = self.state.pending
+        if pending is None or pending.item_id != item_id:
+            today = self._today()
+            first = proposal.first or today + timedelta(days=proposal.every_days)
+            try:
+                if first < today:
+                    raise PlanError(f"the first instalment's date {first.isoformat()} is before today "
+                                    f"({today.isoformat()})")
+                instalments = split_balance(invoice.balance.amount, invoice.currency, proposal.instalments, first,
+                                            proposal.every_days)
+            except PlanError as error:
+                self.state.plan_request = None
+                await self._audit(f"payment-plan-refused:{proposal.number}", "payment plan refused", str(error),
+                                  approver=proposal.proposed_by)
+                return
+            pending = self._ask_plan_approval(proposal, instalments, invoice)
+            await self._audit(f"payment-plan-proposed:{proposal.number}", "payment plan proposed",
+                              f"{_plan_text(instalments, invoice.currency)} proposed by {proposal.proposed_by}",
+                              approver=proposal.proposed_by)
+        decision = await self._await_plan_decision(proposal, pending)
+        if decision is None:
+            return
+        if decision.decision == DecisionKind.REJECT:
+            await self._audit(f"payment-plan-rejected:{proposal.number}", "payment plan rejected",
+                              f"{pending.item_id}: {decision.reason}", approver=decision.approver)
+            return
+        raw = (pending.suggestion or {}).get("instalments") or []
+        instalments = tuple(Instalment.model_validate(item) for item in raw)
+        self.state.plan = PaymentPlan(number=proposal.number, currency=pending.currency,
+                                      balance_at_start=pending.amount, instalments=instalments,
+                                      proposed_by=proposal.proposed_by, approved_by=decision.approver)
+        await self._audit(f"payment-plan-approved:{proposal.number}", "payment plan approved",
+                          f"{_plan_text(instalments, pending.currency)}: dunning follows the plan",
+                          approver=decision.approver)
+
+    def _ask_plan_approval(self, proposal: PlanRequest, instalments: tuple[Instalment, ...],
+                           invoice: Invoice) -> PendingApproval:
+        self.state.approvals_requested += 1
+        self.state.pending = PendingApproval(
+            item_id=f"{invoice.id}:payment_plan:{proposal.number}", kind="payment_plan",
+            workflow_id=workflow.info().workflow_id, invoice_id=invoice.id, invoice_number=invoice.number,
+            customer_id=invoice.customer_id, customer_name=invoice.customer_name, amount=invoice.balance.amount,
+            currency=invoice.currency, due_date=invoice.due_date, requested_at=workflow.now(),
+            why=f"a payment plan holds dunning: {len(instalments)} instalments proposed by {proposal.proposed_by}",
+            suggestion={"instalments": [i.model_dump(mode="json") for i in instalments],
+                        "balance": str(invoice.balance.amount), "currency": invoice.currency,
+                        "every_days": proposal.every_days, "proposed_by": proposal.proposed_by,
+                        "note": proposal.note})
+        self.state.decision = None
+        self._set_stage(Stage.AWAITING_APPROVAL,
+                        f"approval of a payment plan ({_plan_text(instalments, invoice.currency)})")
+        return self.state.pending
+
+    async def _await_plan_decision(self, proposal: PlanRequest, pending: PendingApproval) -> Decision | None:
+        """The human's verdict; None when a newer proposal replaced this one or the balance moved under it."""
+        while True:
+            await workflow.wait_condition(
+                lambda: self.state.decision is not None or self.state.refresh_needed
+                or self.state.plan_request is not proposal or self._history_is_long())
+            if self.state.decision is not None:
+                break
+            if self.state.plan_request is not proposal:
+                self.state.pending = None
+                await self._audit(f"payment-plan-withdrawn:{proposal.number}", "payment plan withdrawn",
+                                  f"{pending.item_id}: a new plan was proposed")
+                return None
+            if not self.state.refresh_needed:
+                await self._continue_as_new()
+            invoice = await self._invoice_still_open()
+            if invoice.balance.amount != pending.amount:
+                self.state.pending = None
+                self.state.plan_request = None
+                await self._audit(f"payment-plan-withdrawn:{proposal.number}", "payment plan withdrawn",
+                                  f"{pending.item_id}: the balance is now {invoice.balance}; propose the plan again")
+                return None
+            self._set_stage(Stage.AWAITING_APPROVAL, self.state.waiting_for)
+        decision = self.state.decision
+        self.state.decision = None
+        self.state.pending = None
+        self.state.plan_request = None
+        return decision
+
+    async def _follow_plan(self, plan: PaymentPlan, invoice: Invoice) -> bool:
+        """Hold dunning until the next instalment's date; True while the plan holds. A missed instalment is a
+        broken promise recorded on the customer and ends the plan (False: normal dunning resumes now)."""
+        today = self._today()
+        position = plan_position(plan, invoice.balance.amount, today)
+        upcoming, missed = position.next, position.missed
+        if upcoming is None or missed is not None:
+            status = "completed" if upcoming is None else "broken"
+            self.state.plan = plan.model_copy(update={"status": status, "ended_on": today,
+                                                      "missed": missed.number if missed else None})
+            if missed is not None:
+                self.state.broken_promises = [*self.state.broken_promises, missed.due_date]
+                await self._audit(f"payment-plan-broken:{plan.number}", "payment plan broken",
+                                  f"{self._customer().name} missed instalment {missed.number} of "
+                                  f"{len(plan.instalments)} ({plan.currency} {missed.amount} by "
+                                  f"{missed.due_date.isoformat()}; paid {position.paid} of {missed.running_total} "
+                                  f"due by then): dunning resumes",
+                                  extra={"customer_id": self._customer().id, "promised": missed.due_date.isoformat()})
+            else:
+                await self._audit(f"payment-plan-completed:{plan.number}", "payment plan completed",
+                                  f"every instalment paid; {invoice.balance} still due: dunning resumes")
+            return False
+        owed = upcoming.running_total - position.paid
+        await self._hold(Stage.PAUSED, f"payment plan: instalment {upcoming.number} of {len(plan.instalments)}, "
+                                       f"{plan.currency} {owed} by {upcoming.due_date.isoformat()}",
+                         self._instant(upcoming.due_date + timedelta(days=1)))
+        return True
+
+
     # --- approval --------------------------------------------------------------------------------------
 
     def _ask_approval(self, level: int, reminder_number: int, draft: Draft, invoice: Invoice) -> None:
@@ -769,7 +1066,8 @@ class InvoiceLifecycle(ApprovalInterface):
         await self._audit(f"decision:{self.state.approvals_requested}", f"reminder {decision.decision.value}",
                           f"level {pending.level} {decision.decision.value}"
                           + (f": {decision.reason}" if decision.reason else ""),
-                          approver=decision.approver, draft=draft)
+                          approver=decision.approver, draft=draft,
+                          extra={"requested_at": pending.requested_at.isoformat()})  # for approval turnaround
         return decision
 
     @staticmethod
@@ -1129,4 +1427,8 @@ class InvoiceLifecycle(ApprovalInterface):
             return f"promise to pay by {self.state.promise_until.isoformat()}"
         if self._day_one and self.state.paused_until is not None and today <= self.state.paused_until:
             return f"dunning paused until {self.state.paused_until.isoformat()}"
+        if self.state.plan_request is not None:
+            return "a payment plan awaiting approval"
+        if self.state.plan is not None and self.state.plan.status == "active":
+            return "a payment plan"
         return None

@@ -17,6 +17,7 @@ from adapters.risk import CustomerRisk
 from workflows.approvals import Decision, DecisionKind, DecisionResult, PendingApproval
 from workflows.calendar import LedgerClock
 from workflows.dunning import DunningLadder
+from workflows.payment_plans import PaymentPlan
 
 
 class Stage(StrEnum):
@@ -94,6 +95,42 @@ class CreditResolution(BaseModel):
     proposed_by: str
     note: str = ""
     number: int  # the n-th proposal on this invoice: keys its item and its ledger write
+
+
+class ProposePlanSignal(BaseModel):
+    """A collector proposes a payment plan (issue 12): `instalments` parts of the balance, the first on `first`
+    (None: `every_days` from the customer's today), then every `every_days`; a `payment_plan` item follows."""
+
+    instalments: int
+    every_days: int = 30
+    first: date | None = None
+    by: str = "operator"
+    note: str = ""
+
+
+class PlanRequest(BaseModel):
+    """A proposed plan on its way to a human (the n-th on this invoice: keys its item)."""
+
+    number: int
+    instalments: int
+    every_days: int
+    first: date | None = None
+    proposed_by: str
+    note: str = ""
+
+
+class LateFeeRecord(BaseModel):
+    """A late fee proposed on this invoice and what became of it (one per invoice: see workflows/fee_policy.py)."""
+
+    number: int
+    outcome: Literal["posted", "rejected"]
+    amount: Decimal
+    currency: str
+    as_of: date
+    approver: str
+    reason: str | None = None
+    fee_invoice_id: str | None = None
+    fee_invoice_number: str | None = None
 
 
 class PromiseToPaySignal(BaseModel):
@@ -196,6 +233,13 @@ class LifecycleState(BaseModel):
     resolutions: int = 0
     credit_notes: list[str] = Field(default_factory=list)
     settled_by: str | None = None  # "credit note" or "write-off" when that, not a payment, cleared the balance
+    # Late fees (issue 12): each proposal's outcome, and the fee invoices posted (reminders mention only these).
+    late_fees: list[LateFeeRecord] = Field(default_factory=list)
+    fees_posted: list[LateFeeRecord] = Field(default_factory=list)
+    # Payment plans (issue 12): the proposal awaiting a human, how many were proposed, the plan approved.
+    plan_request: PlanRequest | None = None
+    plans_proposed: int = 0
+    plan: PaymentPlan | None = None
     # The customer's risk score as the last ledger read found it stored (issue 11); upserted as `RiskScore`.
     risk: CustomerRisk | None = None
     # The digest of the collections policy this lifecycle follows, re-read before every step ("" none yet).
@@ -216,6 +260,7 @@ __all__ = [
     "DecisionResult",
     "DisputeSignal",
     "HandBackSignal",
+    "LateFeeRecord",
     "LedgerEventSignal",
     "LifecycleInput",
     "LifecycleState",
@@ -223,7 +268,9 @@ __all__ = [
     "PauseSignal",
     "PaymentAppliedSignal",
     "PendingApproval",
+    "PlanRequest",
     "PromiseToPaySignal",
+    "ProposePlanSignal",
     "ReminderRecord",
     "ResolveDisputeSignal",
     "Stage",

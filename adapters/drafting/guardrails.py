@@ -134,6 +134,8 @@ class Figures:
             paid = facts.total - facts.amount_due
             if paid.amount > 0:
                 amounts["the amount already paid"] = paid
+        if facts.late_fee is not None:
+            amounts["the late payment charge"] = facts.late_fee
         dates = {"issued": facts.issue_date, "due": facts.due_date, "today": facts.today}
         days_overdue = abs(facts.days_overdue)
         terms = (facts.due_date - facts.issue_date).days
@@ -143,7 +145,7 @@ class Figures:
             currency=facts.amount_due.currency,
             amounts=amounts,
             dates=dates,
-            invoice_numbers=(facts.invoice_number,),
+            invoice_numbers=(facts.invoice_number, *((facts.late_fee_invoice,) if facts.late_fee_invoice else ())),
             counts=frozenset({days_overdue, facts.level, *given, *(d.year for d in dates.values())}),
             period_days=frozenset({days_overdue, terms, *given}),
             given_numbers=frozenset(given),

@@ -39,6 +39,9 @@ class ReminderFacts(BaseModel):
     allow_discount: bool = False
     allow_waiver: bool = False
     allow_legal_mention: bool = False
+    # A late fee posted in the ledger as its own invoice (issue 12): only then may a reminder mention it.
+    late_fee: Money | None = None
+    late_fee_invoice: str | None = None
     # How the customer reads numeric dates ("DMY": 04/03/2026 is 4 March). Unset: a numeric date that
     # reads two ways is refused as ambiguous rather than guessed.
     date_order: Literal["DMY", "MDY"] | None = None

@@ -110,6 +110,14 @@ def _situation(facts: ReminderFacts) -> str:
     return f"{stated} {ask}"
 
 
+def _late_fee(facts: ReminderFacts) -> str:
+    """A posted late fee, named by its own invoice; nothing when none is posted (the guardrail forbids it then)."""
+    if facts.late_fee is None or not facts.late_fee_invoice or not facts.allow_late_fee_mention:
+        return ""
+    return (f"A late payment charge of {facts.late_fee} has been added to your account as invoice "
+            f"{facts.late_fee_invoice}; please pay it with this one.\n\n")
+
+
 class TemplateDrafter:
     """Deterministic reminders: each level says which notice it is, figures straight from the ledger."""
 
@@ -119,6 +127,7 @@ class TemplateDrafter:
     def draft_reminder(self, facts: ReminderFacts, fallback_reason: str | None = None) -> Draft:
         body = (
             f"Dear {facts.customer_name},\n\n{_introduction(facts)} {_situation(facts)}\n\n"
+            f"{_late_fee(facts)}"
             f"How to pay: {facts.how_to_pay}\n\n"
             "If you have already paid, thank you, and please ignore this message. "
             "If something on the invoice is wrong, reply to this email and we will look into it.\n\n"

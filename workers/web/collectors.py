@@ -4,7 +4,8 @@ API (a bearer token; a `viewer` may read but not act):
 - `GET  /api/invoices/{invoice_id}`: the invoice's whole story, as `duecourse invoice show --json`.
 - `POST /api/invoices/{invoice_id}/dispute` `{"reason"}`, `.../dispute/resolve` `{"reject", "reason"}`,
   `.../promise` `{"until", "note"}`, `.../pause` `{"until", "reason"}`, `.../assign` `{"collector"}`,
-  `.../note` `{"text"}`, `.../handback` `{"note"}`; `?ledger=&tenant=` pick one when several hold the id.
+  `.../note` `{"text"}`, `.../handback` `{"note"}`, `.../plan` `{"instalments", "every_days", "first", "note"}`
+  (a `payment_plan` item); `?ledger=&tenant=` pick one when several hold the id.
   400 bad input, 404 unknown invoice, 409 the invoice cannot take it (closed, already disputed, ...).
 - `GET  /api/worklist[?collector=]`: the rows of the worklist page.
 Pages (the form's session): `/worklist[?collector=]`, `/invoices/{invoice_id}`, and
@@ -48,7 +49,7 @@ WORKLIST_QUERY = (f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Runn
                   "AND (Stage = 'escalated' OR Stage = 'paused')")
 NOBODY = "-"  # the collector filter for invoices nobody owns yet
 API_ACTIONS = {"dispute": "dispute", "dispute/resolve": "resolve", "promise": "promise", "pause": "pause",
-               "assign": "assign", "note": "note", "handback": "handback"}
+               "assign": "assign", "note": "note", "handback": "handback", "plan": "plan"}
 
 
 def _may_act(approver: Approver) -> None:
