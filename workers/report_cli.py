@@ -70,6 +70,9 @@ def add_report_commands(report: argparse._SubParsersAction[argparse.ArgumentPars
     worklist.add_argument("--limit", type=_whole(1, 100_000), default=25,
                           help="rows per currency in the table (default %(default)s; --json lists all)")
     worklist.set_defaults(run=cmd_report_worklist)
+    from workers.report_activity_cli import add_activity_command
+
+    add_activity_command(report)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, event, func, update
+from sqlalchemy import Connection, event, func, insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, create_engine, select
 
@@ -97,6 +98,8 @@ T = TypeVar("T", bound=SandboxTable)
 
 OPEN_STATUSES = (InvoiceStatus.OPEN.value, InvoiceStatus.PARTIALLY_PAID.value)
 _NO_ALTERNATES: tuple[str, ...] = ()
+# A write session's flag: it writes the ledger's past, which is announced to nobody.
+_PAST = "past"
 # The tables a note may be attached to, by the entity name the port uses.
 _NOTED: dict[str, type[SandboxTable]] = {
     "Customer": CustomerRow,
@@ -105,6 +108,16 @@ _NOTED: dict[str, type[SandboxTable]] = {
     "BankLine": BankLineRow,
     "Estimate": EstimateRow,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class PastInvoice:
+    """An invoice settled before duecourse was connected: its draft, its payments (date, amount, reference) in
+    date order, and a credit (amount, reason, date) that settled what the payments left, if any."""
+
+    draft: InvoiceDraft
+    payments: tuple[tuple[date, Decimal, str], ...]
+    credit: tuple[Decimal, str, date] | None = None
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -161,8 +174,9 @@ class SandboxLedger:
     # --- transactions ----------------------------------------------------------------------------
 
     @contextmanager
-    def _writing(self) -> Iterator[Session]:
+    def _writing(self, *, past: bool = False) -> Iterator[Session]:
         with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            session.info[_PAST] = past
             yield session
 
     @contextmanager
@@ -171,6 +185,8 @@ class SandboxLedger:
             yield session
 
     def _announce(self, session: Session, entity: str, entity_id: str, operation: EventOperation) -> None:
+        if session.info.get(_PAST):
+            return  # the ledger's past (`record_past`): a change feed reports what happens, not what happened
         now = self._clock()
         session.add(
             EventRow(
@@ -691,6 +707,89 @@ class SandboxLedger:
                                            "estimate can be accepted")
             self._set_estimate_status(session, row, EstimateStatus.ACCEPTED)
             return estimate_from_row(row)
+
+    def record_past(self, invoices: Sequence[PastInvoice]) -> int:
+        """Settled invoices from before duecourse was connected, with their payments and credits, written in
+        one transaction and announced to nobody: a ledger's webhooks report changes as they happen, so its
+        past reaches duecourse only through reading (reports, risk, forecasts), never as a lifecycle to start.
+
+        The same rules as every write (lines add up, whole minor units, the port's payment rules, nothing paid
+        past the balance), and each invoice must end settled; otherwise nothing is written. Rows are added in
+        bulk, not through the one-at-a-time writes, so two years of a company's books take a second, not a
+        minute. Returns how many invoices were written."""
+        with self._writing(past=True) as session:
+            serials: dict[type[SandboxTable], int] = {
+                table: self._next_serial(session, table) for table in (InvoiceRow, PaymentRow, CreditNoteRow)}
+            taken = set(session.exec(select(InvoiceRow.number)).all())
+            known: dict[str, CustomerRow] = {}
+            rows: list[SandboxTable] = []
+            now = self._clock()
+            for past in invoices:
+                draft = past.draft
+                customer = known.get(draft.customer_id) or self._customer_row(session, draft.customer_id)
+                known[customer.id] = customer
+                currency = currency_code(draft.currency)
+                total = self._invoice_total(draft, currency)
+                if draft.due_date < draft.issue_date:
+                    raise PermanentLedgerError(f"due date {draft.due_date} is before the issue date {draft.issue_date}")
+                serial = serials[InvoiceRow]
+                serials[InvoiceRow] += 1
+                number = next(f"INV-{n}" for n in range(1000 + serial, 10**9) if f"INV-{n}" not in taken)
+                taken.add(number)
+                row = invoice_to_row(serial, number, customer.id, currency, total, issue_date=draft.issue_date,
+                                     due_date=draft.due_date, estimate_id=None, now=now)
+                rows.append(row)
+                rows.extend(invoice_line_to_row(row.id, position, line) for position, line in enumerate(draft.lines, 1))
+                rows.extend(self._past_settlement(row, past, serials, now))
+                row.status = _status_after(row.balance)
+                if row.balance != 0:
+                    raise PermanentLedgerError(f"{_invoice_label(row)} is not settled by its past: {row.balance} left")
+            by_table: dict[type[SandboxTable], list[dict[str, Any]]] = {}
+            for written in rows:
+                by_table.setdefault(type(written), []).append(written.model_dump())
+            for table, values in by_table.items():  # a Core insert per table: the ORM's unit of work is the slow part
+                session.execute(insert(table), values)
+        return len(invoices)
+
+    @staticmethod
+    def _past_settlement(row: InvoiceRow, past: PastInvoice, serials: dict[type[SandboxTable], int],
+                         now: datetime) -> Iterator[SandboxTable]:
+        """The payment and credit rows that settled a past invoice; its balance drops with each."""
+        label = _invoice_label(row)
+        for on, amount, reference in past.payments:
+            paid = Money(amount=in_minor_units(decimal_of(amount, "payment amount"), "payment amount", row.currency),
+                         currency=row.currency)
+            request = PaymentRequest(customer_id=row.customer_id, date=on, amount=paid, reference=reference,
+                                     allocations=[Allocation(invoice_id=row.id, amount=paid)])
+            value = request.amounts_per_invoice()[row.id]
+            if value > row.balance or on < row.issue_date:
+                raise PermanentLedgerError(f"payment of {paid} on {on} does not fit {_invoice_label(row)}: balance "
+                                           f"{row.balance}, issued {row.issue_date}")
+            serial = serials[PaymentRow]
+            serials[PaymentRow] += 1
+            payment = PaymentRow(id=f"P-{3000 + serial}", serial=serial, customer_id=row.customer_id, date=on,
+                                 currency=row.currency, amount=value, unapplied=Decimal("0.00"), reference=reference,
+                                 created_at=now)
+            yield payment
+            yield AllocationRow(payment_id=payment.id, invoice_id=row.id, amount=value)
+            row.balance -= value
+        if past.credit is not None:
+            amount, reason, on = past.credit
+            value = in_minor_units(decimal_of(amount, "credit amount"), "credit amount", row.currency)
+            if not 0 < value <= row.balance:
+                raise PermanentLedgerError(f"a credit of {value} does not fit {label}: balance {row.balance}")
+            serial = serials[CreditNoteRow]
+            serials[CreditNoteRow] += 1
+            yield CreditNoteRow(id=f"CN-{7000 + serial}", serial=serial, number=f"CN-{1000 + serial}",
+                                customer_id=row.customer_id, invoice_id=row.id, currency=row.currency, total=value,
+                                remaining=Decimal("0.00"), reason=reason, issue_date=on)
+            row.balance -= value
+
+    def past_invoice_ids(self) -> set[str]:
+        """The invoices written as the ledger's past (`record_past`): never announced."""
+        with self._reading() as session:
+            announced = select(EventRow.entity_id).where(EventRow.entity == "Invoice")
+            return set(session.exec(select(InvoiceRow.id).where(col(InvoiceRow.id).not_in(announced))).all())
 
     # --- time entries ------------------------------------------------------------------------------------
 

@@ -5,21 +5,28 @@ its history (paid invoices, partial payments, short payments that left a deducti
 on invoices) and shapes what is open today: invoices sit in every aging bucket relative to `today`.
 A few bank deposits wait to be matched, and a few quotes wait for a credit decision.
 
+Behind today's books lie two years of settled invoices (`PAST_DAYS`), written as the ledger's past
+(`SandboxLedger.record_past`: announced to nobody, so no lifecycle starts for them) for the risk score, the
+forecast and its backtest to learn from. In that past each customer keeps a payment pattern
+(`PAST_HABITS`): most keep their habit, but two of the on-time payers are seasonal (late over the summer and
+the year-end holidays) and two of the very late payers got worse over the two years.
+
 Deterministic: the same `seed` and `today` give the same company, ids and amounts included.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from adapters.ledger import CENT, Customer, Invoice, InvoiceLine
+from adapters.ledger import CENT, Customer, Invoice, InvoiceDraft, InvoiceLine
 from adapters.ledger import aging_bucket as port_aging_bucket
-from adapters.ledgers.sandbox.ledger import SandboxLedger
+from adapters.ledgers.sandbox.ledger import PastInvoice, SandboxLedger
 
 COMPANY_NAME = "Northwind Studio"
 # The summary's label of each `AgingRow` bucket, youngest first.
@@ -92,6 +99,16 @@ _PAYS_AFTER_DUE = {
     "disputer": (20, 60),
     "short_payer": (-2, 8),
 }
+
+# The settled past behind today's books: how far back it goes, and the pattern each customer paid by.
+PAST_DAYS = 730
+PAST_HABITS = ("early", "on_time", "seasonal", "steady_late", "chronic_late", "worsening", "disputer",
+               "short_payer")
+# Customers of a habit whose past has a shape of its own (the first ones of that habit, in customer order).
+_PAST_VARIANTS = {"on_time": ("seasonal", 2), "very_late": ("worsening", 2)}
+_PAST_OF_HABIT = {"early": "early", "on_time": "on_time", "late": "steady_late", "very_late": "chronic_late",
+                  "disputer": "disputer", "short_payer": "short_payer"}
+_HOLIDAY_MONTHS = (7, 8, 12, 1)
 
 _LEGAL_SUFFIXES = {"inc", "llc", "ltd", "gmbh", "co", "pty", "kk", "sarl", "bv", "ag", "llp", "pc"}
 
@@ -233,6 +250,71 @@ def _short(rng: random.Random, total: Decimal) -> Decimal:
     return max(Decimal("1.00"), total - deduction)
 
 
+def past_habits(habits: list[str]) -> list[str]:
+    """The pattern each customer (in order) paid by over the last two years: its habit's, or a variant's."""
+    patterns = [_PAST_OF_HABIT[habit] for habit in habits]
+    for habit, (variant, count) in _PAST_VARIANTS.items():
+        for index in [i for i, h in enumerate(habits) if h == habit][:count]:
+            patterns[index] = variant
+    return patterns
+
+
+@dataclass(frozen=True)
+class _Past:
+    customer: int  # index into the customers created
+    invoice: PastInvoice
+
+
+def _past(rng: random.Random, pattern: str, customer: int, terms: int, today: date) -> list[_Past]:
+    """About one invoice a month over `PAST_DAYS`, each settled by yesterday the way `pattern` pays; an
+    invoice this customer would not have settled by now is left out (today's open books speak for those)."""
+    start = today - timedelta(days=PAST_DAYS - rng.randint(0, 45))
+    lateness = {"steady_late": rng.uniform(12, 22), "chronic_late": rng.uniform(40, 70)}.get(pattern, 0.0)
+    found: list[_Past] = []
+    issued = start
+    while True:
+        issued += timedelta(days=rng.randint(12, 40))
+        due = issued + timedelta(days=terms)
+        if due >= today:
+            return found
+        lines = _lines(rng)
+        total = sum((line.amount for line in lines), Decimal("0"))
+        settled = _settlement(rng, pattern, lateness, total, issued, due, (due - start).days / PAST_DAYS)
+        payments, credit = settled
+        last = max([on for on, _, _ in payments] + ([credit[2]] if credit else []))
+        if last >= today:
+            continue
+        draft = InvoiceDraft(customer_id="", currency="USD", lines=lines, issue_date=issued, due_date=due)
+        found.append(_Past(customer, PastInvoice(draft, tuple(payments), credit)))
+
+
+def _settlement(
+    rng: random.Random, pattern: str, lateness: float, total: Decimal, issued: date, due: date, progress: float
+) -> tuple[list[tuple[date, Decimal, str]], tuple[Decimal, str, date] | None]:
+    """When and how an invoice of this pattern was paid: (date, amount, reference) parts and a closing credit."""
+
+    def on(days_after_due: float) -> date:
+        return max(issued, due + timedelta(days=round(days_after_due)))
+
+    if pattern == "disputer" and rng.random() < 0.25:
+        half = (total / 2).quantize(CENT, rounding=ROUND_HALF_UP)
+        return [(on(rng.uniform(20, 35)), half, "partial payment, rest disputed"),
+                (on(rng.uniform(50, 90)), total - half, "settled after dispute")], None
+    if pattern == "short_payer" and rng.random() < 0.45:
+        kept = _short(rng, total)
+        paid_on = on(rng.gauss(1, 2))
+        return [(paid_on, kept, "ACH less deduction")], (total - kept, "deduction accepted", paid_on + timedelta(7))
+    days = {
+        "early": lambda: -rng.uniform(3, 12),
+        "on_time": lambda: rng.uniform(4, 10) if rng.random() < 0.05 else rng.gauss(0, 1.5),
+        "seasonal": lambda: rng.gauss(35, 6) if due.month in _HOLIDAY_MONTHS else rng.gauss(2, 3),
+        "steady_late": lambda: lateness + rng.gauss(0, 3),
+        "chronic_late": lambda: lateness * math.exp(rng.gauss(0, 0.35)),
+        "worsening": lambda: 2 + 60 * progress + rng.gauss(0, 4),
+    }.get(pattern, lambda: rng.gauss(2, 3))()
+    return [(on(days), total, "ACH payment")], None
+
+
 def _payer(name: str) -> str:
     """How a bank feed shows a payer: upper case, ASCII, legal suffix dropped, cut at 22 characters."""
     return _slug(name).replace("-", " ").upper()[:22]
@@ -251,7 +333,14 @@ def seed_demo_company(ledger: SandboxLedger, today: date, seed: int = 7) -> dict
     for index, (customer, habit) in enumerate(zip(customers, habits, strict=True)):
         planned.extend(_plan(rng, habit, index, customer.terms_days, today))
     _fill_every_bucket(planned, rng, today, customers, habits)
-    _write_books(ledger, planned, customers)
+    # The past draws from its own generator, so today's books are the same with or without it.
+    history = random.Random(f"past:{seed}")
+    past = [
+        item
+        for index, (customer, pattern) in enumerate(zip(customers, past_habits(habits), strict=True))
+        for item in _past(history, pattern, index, customer.terms_days, today)
+    ]
+    _write_books(ledger, planned, past, customers)
     _deposits(ledger, rng, today)
     _quotes(ledger, rng, today, customers, habits)
     return _summary(ledger, today, seeded=True)
@@ -290,11 +379,20 @@ def _fill_every_bucket(planned: list[_Planned], rng: random.Random, today: date,
             planned.append(_Planned(index, due, due - timedelta(days=terms), _lines(rng)))
 
 
-def _write_books(ledger: SandboxLedger, planned: list[_Planned], customers: list[Customer]) -> None:
-    """Books are written in the order things happened: invoices by issue date, then payments by date."""
+def _write_books(ledger: SandboxLedger, planned: list[_Planned], past: list[_Past],
+                 customers: list[Customer]) -> None:
+    """Books are written in the order things happened: invoices by issue date (a run of settled past ones in
+    one quiet transaction, so numbers follow dates), then today's payments by date."""
     planned.sort(key=lambda p: (p.issue_date, p.customer))
+    past.sort(key=lambda p: (p.invoice.draft.issue_date, p.customer))
     created: list[tuple[_Planned, Invoice]] = []
+    waiting = 0
     for item in planned:
+        run = []
+        while waiting < len(past) and past[waiting].invoice.draft.issue_date < item.issue_date:
+            run.append(past[waiting])
+            waiting += 1
+        _record_past(ledger, run, customers)
         customer = customers[item.customer]
         invoice = ledger.add_invoice(
             customer.id, item.total, due_date=item.due_date, issue_date=item.issue_date, lines=item.lines
@@ -302,6 +400,7 @@ def _write_books(ledger: SandboxLedger, planned: list[_Planned], customers: list
         created.append((item, invoice))
         if item.dispute:
             ledger.add_note("Invoice", invoice.id, item.dispute, f"seed:dispute:{invoice.id}")
+    _record_past(ledger, past[waiting:], customers)
     payments = sorted(
         ((on, amount, kind, invoice) for item, invoice in created for on, amount, kind in item.payments),
         key=lambda p: (p[0], p[3].id),
@@ -309,6 +408,15 @@ def _write_books(ledger: SandboxLedger, planned: list[_Planned], customers: list
     for on, amount, kind, invoice in payments:
         reference = f"ACH {invoice.number}" if kind != "short" else f"{invoice.number} less deduction"
         ledger.pay(invoice.id, amount, on=on, reference=reference)
+
+
+def _record_past(ledger: SandboxLedger, run: list[_Past], customers: list[Customer]) -> None:
+    if run:
+        ledger.record_past([
+            replace(item.invoice, draft=item.invoice.draft.model_copy(
+                update={"customer_id": customers[item.customer].id, "currency": customers[item.customer].currency}))
+            for item in run
+        ])
 
 
 def _paid(planned: _Planned) -> Decimal:
@@ -368,7 +476,9 @@ def _quotes(
 
 
 def _summary(ledger: SandboxLedger, today: date, *, seeded: bool) -> dict[str, object]:
-    invoices = ledger.list_invoices()
+    everything = ledger.list_invoices()
+    past = ledger.past_invoice_ids()
+    invoices = [i for i in everything if i.id not in past]  # today's books: each one is, or was, a lifecycle
     open_invoices = [i for i in invoices if i.status in ("open", "partially_paid")]
     by_bucket = dict.fromkeys(BUCKETS, 0)
     for invoice in open_invoices:
@@ -378,6 +488,7 @@ def _summary(ledger: SandboxLedger, today: date, *, seeded: bool) -> dict[str, o
         "seeded": seeded,
         "customers": len(ledger.list_customers()),
         "invoices": len(invoices),
+        "past_invoices": len(past),
         "open_invoices": len(open_invoices),
         "open_balance": str(sum((i.balance.amount for i in open_invoices), Decimal("0.00"))),
         "by_bucket": by_bucket,
