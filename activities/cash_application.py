@@ -12,7 +12,7 @@ import contextvars
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -20,9 +20,8 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.error_types import LEDGER_NOT_CONNECTED, OUTBOUND_PAUSED
-from activities.errors import as_application_errors
-from activities.ledger import ledger_key
+from activities.errors import as_application_errors, hold_while_paused
+from activities.ledger import connected_port
 from adapters.ledger import (
     Allocation,
     BankLine,
@@ -33,6 +32,7 @@ from adapters.ledger import (
     Money,
     PaymentRequest,
 )
+from adapters.metrics import CASH_APPLICATION_DECISIONS
 
 if TYPE_CHECKING:
     from activities.cash_matching import MatchResult
@@ -134,11 +134,7 @@ class CashActivities:
         self.store = store
 
     def _port(self, ledger: str, tenant: str) -> LedgerPort:
-        port = self.ledgers.get(ledger_key(ledger, tenant))
-        if port is None:
-            raise ApplicationError(f"no connection to ledger {ledger!r} tenant {tenant!r} on this worker",
-                                   type=LEDGER_NOT_CONNECTED)
-        return port
+        return connected_port(self.ledgers, ledger, tenant)
 
     @activity.defn
     def match_bank_line(self, request: MatchBankLineInput) -> BankLineMatch:
@@ -166,6 +162,7 @@ class CashActivities:
                 open_invoices = [i for i in port.list_open_invoices() if i.status != InvoiceStatus.DRAFT]
             activity.heartbeat(_listed(line, open_invoices))
         result = self._engine_match(request, line, open_invoices)
+        CASH_APPLICATION_DECISIONS.labels(str(result.decision)).inc()
         return self._suggestion(port, base, result, open_invoices)
 
     def _engine_match(self, request: MatchBankLineInput, line: BankLine,
@@ -224,9 +221,7 @@ class CashActivities:
     @activity.defn
     def apply_payment(self, request: ApplyPaymentInput) -> AppliedPayment:
         """Record the payment the bank received and apply it; idempotent on the business key."""
-        if self.store.is_paused():
-            raise ApplicationError("ledger writes are paused (kill switch); `duecourse resume` releases them",
-                                   type=OUTBOUND_PAUSED, next_retry_delay=timedelta(seconds=5))
+        hold_while_paused(self.store.is_paused())
         port = self._port(request.ledger, request.tenant)
         with as_application_errors():
             customer_id = request.customer_id

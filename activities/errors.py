@@ -25,6 +25,7 @@ from activities.error_types import (
     LEDGER_VALIDATION,
     MAIL_PERMANENT,
     MAIL_RETRYABLE,
+    OUTBOUND_PAUSED,
 )
 from adapters.drafting.port import DrafterError, DrafterRateLimited, DrafterRefused
 from adapters.ledger import (
@@ -72,3 +73,11 @@ def as_application_errors() -> Iterator[None]:
         yield
     except (LedgerError, MailError, DrafterError, ReconsentRequired) as error:
         raise application_error(error) from error
+
+
+def hold_while_paused(paused: bool) -> None:
+    """The kill switch holds every outbound action (a send, a ledger write): a retryable `OUTBOUND_PAUSED` that
+    Temporal retries until `duecourse resume`, after which the same call goes through once."""
+    if paused:
+        raise ApplicationError("outbound actions are paused (kill switch); `duecourse resume` releases them",
+                               type=OUTBOUND_PAUSED, next_retry_delay=timedelta(seconds=5))

@@ -17,14 +17,14 @@ from activities.error_types import (
     DRAFTER_REFUSED,
     DRAFTER_UNAVAILABLE,
     LEDGER_NOT_CONNECTED,
-    OUTBOUND_PAUSED,
 )
-from activities.errors import as_application_errors
+from activities.errors import as_application_errors, hold_while_paused
 from activities.ledger import ledger_key
 from adapters.drafting.port import Draft, Drafter, ReminderFacts
 from adapters.drafting.template import TemplateDrafter
 from adapters.ledger import InvoiceStatus, LedgerPort, NotFound
 from adapters.mail import Mailer, OutgoingMail, RecipientRefused
+from adapters.metrics import REMINDERS_SENT
 
 if TYPE_CHECKING:  # the store loads sqlmodel: the worker builds it, workflows importing this module do not
     from adapters.store import Store
@@ -185,16 +185,11 @@ class MessagingActivities:
                 return self._not_sent(record.idempotency_key, record.message_id, "bounced",
                                       f"refused by the mail server: {refused.code} {refused.reply}")
         self.store.outbox_mark_sent(request.idempotency_key)
+        REMINDERS_SENT.labels(str(request.level)).inc()
         return SendReminderResult(message_id=record.message_id, already_sent=False)
 
     def _hold_while_paused(self) -> None:
-        if self.store.is_paused():
-            # The kill switch holds every outbound action; Temporal retries until `duecourse resume`.
-            raise ApplicationError(
-                "outbound actions are paused (kill switch); `duecourse resume` releases them",
-                type=OUTBOUND_PAUSED,
-                next_retry_delay=timedelta(seconds=5),
-            )
+        hold_while_paused(self.store.is_paused())
 
     def _not_sent(self, idempotency_key: str, message_id: str, outcome: Literal["bounced", "not_sent"],
                   reason: str) -> SendReminderResult:

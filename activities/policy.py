@@ -25,9 +25,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from temporalio import activity
 
+from workflows.fee_policy import FeeRate, FeeRule, Fees
 from workflows.policy import (
     DEFER_CHECKS,
     Approval,
+    Billing,
     CountryHolidays,
     Policy,
     PolicyLadder,
@@ -37,6 +39,7 @@ from workflows.policy import (
     Problem,
     QuietPeriod,
     Segment,
+    Statements,
     default_policy,
 )
 
@@ -139,10 +142,11 @@ def _parse_problem(message: str, text: str, file: str) -> FileProblem:
 def _table_model(parent: Loc) -> type[BaseModel] | None:
     """Which part of a policy the table at `parent` is."""
     shapes: list[tuple[tuple[str | None, ...], type[BaseModel]]] = [
-        ((), Policy), (("send_window",), PolicySendWindow), (("approval",), Approval),
+        ((), Policy), (("send_window",), PolicySendWindow), (("approval",), Approval), (("billing",), Billing),
         (("holidays", None), CountryHolidays), (("quiet_periods", None), QuietPeriod),
         (("ladders", None), PolicyLadder), (("ladders", None, "levels", None), PolicyLevel),
-        (("ladders", None, "match"), Segment),
+        (("ladders", None, "match"), Segment), (("statements",), Statements),
+        (("fees",), Fees), (("fees", "rates", None), FeeRate), (("fees", "ladders", None), FeeRule),
     ]
     for shape, model in shapes:
         if len(shape) == len(parent) and all(want is None or want == got for want, got in zip(shape, parent,
@@ -465,6 +469,12 @@ reminders = "all"
 except_reminders = [2]
 # A new invoice (from an accepted quote or time entries) over this total waits for a human before it is posted.
 invoices_over = "5000"
+
+# Customer statements: on `day_of_month` (1-28) every customer with activity gets last month's statement as a
+# PDF. mode: "shadow" (computed and audited, never sent), "draft" (each waits for a person) or "auto" (sent).
+[statements]
+mode = "draft"
+day_of_month = 1
 
 # Public holidays: each customer's own country's calendar (from the `holidays` package) applies. Per
 # country you can pick another calendar (a region such as GB-ENG) and add extra dates.

@@ -162,14 +162,24 @@ def _web_url() -> str:
 
 def cmd_approver_add(args: argparse.Namespace) -> int:
     try:
-        credentials = _store().upsert_approver(args.email, args.limit, role=args.role)
+        credentials = _store().upsert_approver(args.email, args.limit, role=args.role, currency=args.currency)
     except ValueError as error:
         raise CliError(str(error)) from error
     sign_in_url = f"{_web_url().rstrip('/')}/signin/{credentials.signin_token}"
+    limit = f"{credentials.limit} {credentials.currency or '(any currency)'}"
     emit(args, {"email": credentials.email, "role": credentials.role, "limit": str(credentials.limit),
-                "token": credentials.token, "sign_in_url": sign_in_url},
-         f"approver {credentials.email} (limit {credentials.limit}, role {credentials.role})\n"
+                "currency": credentials.currency, "token": credentials.token, "sign_in_url": sign_in_url},
+         f"approver {credentials.email} (limit {limit}, role {credentials.role})\n"
          f"  sign-in link (one use): {sign_in_url}\n  API token: {credentials.token}")
+    return 0
+
+
+def cmd_approver_disable(args: argparse.Namespace) -> int:
+    if not _store().disable_approver(args.email):
+        raise CliError(f"no approver {args.email.strip().lower()!r} (add one with `duecourse approver add`)")
+    email = args.email.strip().lower()
+    emit(args, {"email": email, "disabled": True},
+         f"approver {email} disabled: their API token, sign-in link and session no longer work")
     return 0
 
 
@@ -339,6 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_forecast_commands(commands)
     add_replies_commands(commands)
     add_bank_commands(commands)
+    from workers.statement_cli import add_statement_commands
+
+    add_statement_commands(commands)
     # `match` and `bench` parse their own arguments.
     commands.add_parser("match", help="batch cash application (see --help)", add_help=False)
     commands.add_parser("bench", help="benchmarks: `bench match`, `bench drafts`, `bench lifecycle`", add_help=False)
@@ -374,14 +387,31 @@ def _add_processes(commands: Commands) -> None:
     setup.set_defaults(run=cmd_setup)
 
 
+# adapters.store.ROLES, repeated so that building the parser does not load the database layer.
+APPROVER_ROLES = ("viewer", "collector", "approver", "admin")
+
+
 def _add_approver(commands: Commands) -> None:
     approver = commands.add_parser("approver", help="approvers").add_subparsers(dest="approver_command", required=True)
     add = approver.add_parser("add", help="create or update an approver; prints a sign-in link and an API token")
     add.add_argument("email")
     add.add_argument("--limit", type=amount, required=True, help="largest amount this approver may decide")
-    add.add_argument("--role", default="approver")
+    add.add_argument("--currency", type=currency_code, default=None,
+                     help="the limit's currency (ISO 4217); items in other currencies need an admin")
+    add.add_argument("--role", default="approver", choices=APPROVER_ROLES)
     json_flag(add)
     add.set_defaults(run=cmd_approver_add)
+    disable = approver.add_parser("disable", help="disable an approver: token, link and session stop working")
+    disable.add_argument("email")
+    json_flag(disable)
+    disable.set_defaults(run=cmd_approver_disable)
+
+
+def currency_code(text: str) -> str:
+    code = text.strip().upper()
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise argparse.ArgumentTypeError(f"not a currency code: {text!r} (three letters, ISO 4217, e.g. USD)")
+    return code
 
 
 def _add_sandbox(commands: Commands) -> None:

@@ -28,20 +28,23 @@ from typing import BinaryIO
 import uvicorn
 from aiosmtpd.controller import Controller
 
-from activities.policy import ensure_default_policy
+from activities.policy import ensure_default_policy, policy_path
+from adapters.codec import KEY_FILE_VARIABLE, CodecKeyError, create_key_file, keys_from_environment, keys_from_file
 from adapters.ledgers.sandbox import COMPANY_NAME, SandboxLedger, WebhookDispatcher, seed_demo_company
 from adapters.store import Store
 from workers.backfill import start_backfill
-from workers.client import connect
+from workers.client import connect, dev_key_file
 from workers.inbound import InboundMail
 from workers.inbound import from_thread as inbound_from_thread
 from workers.intake import LifecycleDefaults
 from workers.settings import DEFAULT_TENANT, TASK_QUEUE, Settings, StackInfo, stack_file, write_stack
 from workers.smtp_capture import bounce_domain_from_env, start_capture
+from workers.statement_cli import ensure_statement_schedule
 from workers.sync import ensure_sync_schedule
 from workers.web.app import create_app
 from workers.web.config import WebConfig
 from workers.worker import run_worker
+from workers.worker_metrics import METRICS_PORT_VARIABLE, free_loopback_port
 from workflows.backfill import BackfillInput
 from workflows.calendar import LedgerClock
 from workflows.search_attributes import REGISTRY
@@ -126,6 +129,8 @@ def temporal_command(options: DevOptions) -> list[str]:
         # WAL with synchronous=NORMAL: about twice the workflow start rate of SQLite's defaults.
         "--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=NORMAL",
         "--ui-disable-news-fetch", "--log-level", "warn",
+        # The UI decodes the stack's encrypted payloads through the web app's codec endpoint.
+        "--ui-codec-endpoint", f"http://{options.host}:{options.web_port}/codec",
     ]
     for name, kind in REGISTRY.items():
         command += ["--search-attribute", f"{name}={kind}"]
@@ -232,7 +237,23 @@ def prepare_data_dir(options: DevOptions) -> Company:
     if busy:
         raise StackError("ports in use: " + ", ".join(busy) + " (move them with those flags)")
     ensure_default_policy(options.home)  # the commented default collections policy, when there is none
+    ensure_codec_key(options.home)
     return Company(options.home, options.day_seconds)
+
+
+def ensure_codec_key(home: Path) -> None:
+    """Payload encryption for the stack: the operator's keys when configured, else a key made once for this
+    data dir; the worker, the web app and the CLI (workers.client.connect) all read it through the environment."""
+    try:
+        if keys_from_environment() is not None:
+            return
+        key_file = dev_key_file(home)
+        if create_key_file(key_file):
+            print(f"made a payload encryption key in {key_file} (keep it: the stack's histories need it)")
+        keys_from_file(key_file)
+    except CodecKeyError as error:
+        raise StackError(str(error)) from error
+    os.environ[KEY_FILE_VARIABLE] = str(key_file)
 
 
 def start_temporal(options: DevOptions) -> tuple[subprocess.Popen[bytes], BinaryIO]:
@@ -278,22 +299,28 @@ class EmbeddedStack:
         ledger = SandboxLedger(endpoints.sandbox_db, tenant=DEFAULT_TENANT)
         write_stack(self.stack_info(), endpoints.home)
         defaults = LifecycleDefaults(task_queue=TASK_QUEUE, company_name=COMPANY_NAME, how_to_pay=HOW_TO_PAY,
-                                     clock=company.clock)
+                                     clock=company.clock, policy_file=str(policy_path(endpoints.home)))
         server = self.server = self.web_server(store, defaults)
         worker_client = await connect(endpoints.temporal_address)
         dispatcher = WebhookDispatcher(ledger, f"{endpoints.web_url}/webhooks/sandbox", company.webhook_secret)
         settings = Settings(home=endpoints.home, database_url=endpoints.database_url,
                             temporal_address=endpoints.temporal_address, namespace="default")
 
+        # The worker's metrics port: DUECOURSE_WORKER_METRICS_PORT when set, else a free loopback port.
+        metrics_port = os.environ.get(METRICS_PORT_VARIABLE) or f"127.0.0.1:{free_loopback_port()}"
+        print(f"worker metrics: GET /metrics on {metrics_port}", flush=True)
         self.tasks.append(asyncio.create_task(server.serve(), name="web"))
         self.tasks.append(asyncio.create_task(
-            supervise("worker", lambda: run_worker(settings, worker_client, self.stop, defaults), self.stop)))
+            supervise("worker", lambda: run_worker(settings, worker_client, self.stop, defaults, metrics_port),
+                      self.stop)))
         while not server.started:
             await asyncio.sleep(0.05)
         self.tasks.append(asyncio.create_task(supervise("webhooks", lambda: dispatcher.run(self.stop), self.stop)))
         # The polling backstop: catches any event the webhooks missed (one sandbox ledger day apart).
         await ensure_sync_schedule(worker_client, "sandbox", DEFAULT_TENANT, TASK_QUEUE,
                                    every=timedelta(seconds=max(10, min(company.clock.day_seconds or 300, 300))))
+        await ensure_statement_schedule(worker_client, "sandbox", DEFAULT_TENANT, TASK_QUEUE, COMPANY_NAME,
+                                        company.clock)
         # A data dir whose workflows were lost gets them back; a normal restart finds them running.
         await start_backfill(worker_client, BackfillInput(ledger="sandbox", tenant=DEFAULT_TENANT), TASK_QUEUE)
         return ledger

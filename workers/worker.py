@@ -19,6 +19,7 @@ from activities.ledger import LedgerActivities, ledger_key
 from activities.messaging import MessagingActivities
 from activities.policy import PolicyActivities, policy_path
 from activities.risk import RiskActivities
+from activities.statements.sending import StatementActivities
 from adapters.drafting.llm import drafter_from_env
 from adapters.drafting.port import Drafter
 from adapters.ledger import LedgerPort
@@ -42,9 +43,11 @@ from workflows.invoice_lifecycle import InvoiceLifecycle
 from workflows.ledger_sync import LedgerSync
 from workflows.quote_to_invoice import QuoteToInvoice
 from workflows.reply_review import ReplyReview
+from workflows.statements import StatementRun, StatementSchedule
+from workflows.time_billing import TimeBilling
 
 WORKFLOWS: Sequence[type] = (InvoiceLifecycle, CashApplication, LedgerSync, Backfill, ReplyReview,
-                             QuoteToInvoice)
+                             QuoteToInvoice, TimeBilling, StatementRun, StatementSchedule)
 
 # Our own pure modules and the libraries they use are deterministic; passing them through keeps the
 # sandbox from re-importing them for every workflow task.
@@ -74,9 +77,12 @@ def activity_callables(ledgers: Mapping[str, LedgerPort], store: Store, mailer: 
     messaging = MessagingActivities(store, mailer, drafter, sender, ledgers)
     cash = CashActivities(ledgers, store)
     invoicing = InvoicingActivities(ledgers, ledger_activities.policy, store.is_paused)
+    statements = StatementActivities(ledgers, store, mailer, sender, ledger_activities.policy)
     return [
+        *statements.callables(),
         ledger_activities.fetch_invoice,
         ledger_activities.post_credit_note,
+        ledger_activities.post_late_fee,
         risk.refresh_risk_scores,
         messaging.draft_reminder,
         messaging.send_reminder,
@@ -87,6 +93,8 @@ def activity_callables(ledgers: Mapping[str, LedgerPort], store: Store, mailer: 
         cash.learn_alias,
         invoicing.fetch_estimate,
         invoicing.post_invoice,
+        invoicing.fetch_time_entries,
+        invoicing.bill_time_entries,
     ]
 
 

@@ -265,7 +265,7 @@ class CashApplication(ApprovalInterface):
                                amounts: dict[str, Decimal]) -> None:
         """Each paid invoice's lifecycle hears of the payment at once, so no reminder goes out meanwhile."""
         for invoice_id in applied.invoice_ids:
-            handle = workflow.get_external_workflow_handle_for(
+            handle: workflow.ExternalWorkflowHandle[InvoiceLifecycle] = workflow.get_external_workflow_handle_for(
                 InvoiceLifecycle.run, invoice_workflow_id(request.ledger, request.tenant, invoice_id))
             try:
                 await handle.signal(InvoiceLifecycle.payment_applied, PaymentAppliedSignal(

@@ -29,6 +29,7 @@ from temporalio import workflow
 from workflows.calendar import SendWindow
 from workflows.dunning import DEFAULT_LADDER, DunningLadder, DunningLevel, Tone
 from workflows.dunning import reminder_needs_approval as _builtin_needs_approval
+from workflows.fee_policy import Fees
 
 if TYPE_CHECKING:
     from adapters.ledger import Customer
@@ -225,6 +226,22 @@ class Approval(_Strict):
             yield Problem(loc=("except_reminders",), message='except_reminders only applies with reminders = "all"')
 
 
+class Billing(_Strict):
+    """How billable time becomes invoices: one invoice per customer and `period` (its ISO week or its month)."""
+
+    period: Literal["weekly", "monthly"] = "weekly"
+
+
+class Statements(_Strict):
+    """Customer statements (issue 11): how they go out, and on which day of the month the last month's go.
+
+    `shadow`: computed and audited, never sent; `draft`: each waits for a person (a `statement` item);
+    `auto`: sent. Days 1-28 only, so every month has the day."""
+
+    mode: Literal["shadow", "draft", "auto"] = "draft"
+    day_of_month: int = Field(default=1, ge=1, le=28)
+
+
 class QuietPeriod(_Strict):
     """No reminders from `start` to `end`, both inclusive (year end, a move of offices)."""
 
@@ -246,9 +263,12 @@ class Policy(_Strict):
     closures: tuple[date, ...] = ()  # company closure days, in every country
     approval: Approval = Approval()
     quiet_periods: tuple[QuietPeriod, ...] = ()
+    billing: Billing = Billing()
     # Tried in order, first match wins; a customer no ladder matches gets `default_ladder`.
     ladders: dict[str, PolicyLadder]
     default_ladder: str = "default"
+    statements: Statements = Statements()
+    fees: Fees = Fees()  # late fees and statutory interest (issue 12); workflows/fee_policy.py
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Policy:
@@ -279,6 +299,12 @@ class Policy(_Strict):
             yield Problem(loc=("business_days",), message="each business day once")
         for problem in self.approval.problems():
             yield Problem(loc=("approval", *problem.loc), message=problem.message)
+        for fee_problem in self.fees.problems():
+            yield Problem(loc=("fees", *fee_problem.loc), message=fee_problem.message)
+        for name in self.fees.ladders:
+            if name not in self.ladders:
+                yield Problem(loc=("fees", "ladders", name), message=f"fees for ladder {name!r}, but the policy has "
+                                                                     "no ladder of that name")
         yield from self._calendar_problems()
         yield from self._quiet_problems()
 
@@ -377,7 +403,9 @@ class Policy(_Strict):
     def digest(self) -> str:
         """A stable hash of the content: the same policy gives the same digest on every machine and run.
         Ladder order is part of it (first match wins); comments and key order in the file are not."""
-        canonical = json.dumps(self.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=True)
+        # A policy without fees keeps the digest it had before `[fees]` existed: running lifecycles see no change.
+        dumped = self.model_dump(mode="json", exclude={"fees"} if self.fees == Fees() else None)
+        canonical = json.dumps(dumped, separators=(",", ":"), ensure_ascii=True)
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -418,6 +446,6 @@ def default_policy() -> Policy:
 
 
 __all__ = [
-    "DEFER_CHECKS", "Approval", "CountryHolidays", "Policy", "PolicyLadder", "PolicyLevel", "PolicyRead",
-    "PolicySendWindow", "Problem", "QuietPeriod", "Segment", "default_policy", "known_country",
+    "DEFER_CHECKS", "Approval", "Billing", "CountryHolidays", "Policy", "PolicyLadder", "PolicyLevel", "PolicyRead",
+    "PolicySendWindow", "Problem", "QuietPeriod", "Segment", "Statements", "default_policy", "known_country",
 ]

@@ -112,7 +112,8 @@ class ReplyReview(ApprovalInterface):
         return ReplyReviewResult(decision=decision.decision, approver=decision.approver, done=done)
 
     async def _act(self, request: ReplyReviewInput, action: ReplyAction) -> str:
-        lifecycle = workflow.get_external_workflow_handle_for(InvoiceLifecycle.run, request.invoice_workflow_id)
+        lifecycle: workflow.ExternalWorkflowHandle[InvoiceLifecycle] = workflow.get_external_workflow_handle_for(
+            InvoiceLifecycle.run, request.invoice_workflow_id)
         try:
             if action.refresh:
                 await lifecycle.signal(InvoiceLifecycle.ledger_event, LedgerEventSignal(

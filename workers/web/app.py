@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from workers.web import aliases, approvals_api, collectors, form, health, oauth, reports, webhooks
+from workers.web import aliases, approvals_api, codec, collectors, form, health, metrics, oauth, reports, webhooks
 from workers.web.config import WebConfig
 
 
@@ -27,6 +27,7 @@ async def connect_temporal(app: FastAPI) -> AsyncIterator[None]:
 def create_app(config: WebConfig) -> FastAPI:
     app = FastAPI(title="duecourse", lifespan=connect_temporal)
     app.state.config = config
-    for surface in (webhooks, health, approvals_api, oauth, form, aliases, collectors, reports):
+    for surface in (webhooks, health, approvals_api, oauth, form, aliases, collectors, reports, codec, metrics):
         app.include_router(surface.router)
+    metrics.count_requests(app)
     return app

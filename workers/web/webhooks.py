@@ -27,6 +27,7 @@ from adapters.ledgers.xero import webhooks as xero_webhooks
 from workers.intake import LifecycleDefaults, Routed, route_event
 from workers.web.config import WebConfig
 from workers.web.deps import ConfigDep, TemporalDep
+from workers.web.metrics import count_intake, count_refusal
 
 log = logging.getLogger("duecourse.web")
 router = APIRouter()
@@ -102,11 +103,18 @@ async def receive(source: WebhookSource, request: Request, config: WebConfig, cl
         raise reject(source.ledger, 400, f"malformed webhook body: {error}") from error
     from workers.web.reports import report_ledgers  # the web app's read-only ledgers (built once)
 
-    return await route_all(client, events, config.defaults, report_ledgers(request))
+    try:
+        routed = await route_all(client, events, config.defaults, report_ledgers(request))
+    except HTTPException as unavailable:
+        count_refusal(source.ledger, unavailable.status_code)
+        raise
+    count_intake(source.ledger, routed)
+    return routed
 
 
 def reject(ledger: str, status: int, why: str) -> HTTPException:
     log.warning("%s webhook rejected (%d): %s", ledger, status, why)
+    count_refusal(ledger, status)
     return HTTPException(status, why)
 
 
