@@ -482,7 +482,8 @@ class _Reading:
         for i, number in enumerate(n.strip() for n in self.view.invoice_numbers):
             if not number:
                 continue
-            exact = re.compile(r"(?<![\w$€£¥])#?" + re.escape(number) + r"(?!\w)(?![-/.,]\w)", re.I)
+            # Not a piece of an amount or a date: invoice "16" is not named by "USD 1.16", "10" not by "2024-02-10".
+            exact = re.compile(r"(?<![\w$€£¥])(?<!\d[.,/-])#?" + re.escape(number) + r"(?!\w)(?![-/.,]\w)", re.I)
             # named outside the payment instructions: a reference inside a link does not tell the customer
             if i == 0:
                 self.invoice_number_named = bool(exact.search(self.text))

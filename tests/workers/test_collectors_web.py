@@ -196,8 +196,12 @@ def test_actions_api(stack: DevStack) -> None:
     assert httpx.post(f"{base}/shred", json={}, headers=auth, timeout=30).status_code == 404
     unknown = httpx.post(f"{stack.web}/api/invoices/I-999999/note", json={"text": "x"}, headers=auth, timeout=30)
     assert unknown.status_code == 404 and "no invoice workflow found" in unknown.json()["detail"]
-    later = httpx.post(f"{base}/dispute/resolve", json={"credit_note": "10.00"}, headers=auth, timeout=30)
-    assert later.status_code == 400 and "issue 12" in later.json()["detail"]
+    # A credit note settles a dispute: with none open it is refused, and nothing is proposed.
+    early = httpx.post(f"{base}/dispute/resolve", json={"credit_note": "10.00"}, headers=auth, timeout=30)
+    assert early.status_code == 409 and "no open dispute" in early.json()["detail"]
+    both = httpx.post(f"{base}/dispute/resolve", json={"credit_note": "10.00", "write_off": True}, headers=auth,
+                      timeout=30)
+    assert both.status_code == 400 and "choose one way" in both.json()["detail"]
 
     opened = httpx.post(f"{base}/dispute", json={"reason": "not ordered"}, headers=auth, timeout=30)
     assert opened.status_code == 200 and opened.json()["stage"] == "paused", opened.text

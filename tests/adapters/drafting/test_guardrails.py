@@ -570,3 +570,27 @@ def test_the_same_facts_written_differently_pass(change: dict[str, str]) -> None
     change = dict(change)
     extra = change.pop("extra", "")
     assert check(draft(extra, **change)) == []
+
+
+# Found by hypothesis (invoice number "16", amount due USD 1.16): the number was masked inside the amount's
+# decimals, so the draft seemed to name an amount of 1 and no amount due at all.
+def test_a_numeric_invoice_number_is_not_read_inside_an_amounts_decimals() -> None:
+    from adapters.drafting.template import TemplateDrafter
+
+    f = facts(invoice_number="16", amount_due=Money(amount=Decimal("1.16"), currency="USD"),
+              total=Money(amount=Decimal("2.31"), currency="USD"), how_to_pay="Pay online at https://pay.example.com/i/16")
+    written = TemplateDrafter().draft_reminder(f)
+    assert "USD 1.16" in written.body
+    assert check_reminder(written.subject, written.body, f) == []
+
+
+# Found by hypothesis too (invoice number "10", due and today 2024-02-10): masked inside the date.
+def test_a_numeric_invoice_number_is_not_read_inside_a_date() -> None:
+    from adapters.drafting.template import TemplateDrafter
+
+    f = facts(invoice_number="10", amount_due=Money(amount=Decimal("1"), currency="USD"),
+              total=Money(amount=Decimal("1"), currency="USD"), issue_date=date(2024, 1, 11),
+              due_date=date(2024, 2, 10), today=date(2024, 2, 10), how_to_pay="Pay online at https://pay.example.com/i/10")
+    written = TemplateDrafter().draft_reminder(f)
+    assert "2024-02-10" in written.body
+    assert check_reminder(written.subject, written.body, f) == []
