@@ -1097,6 +1097,7 @@ class InvoiceLifecycle(ApprovalInterface):
             self.state.paused_until = None
             self.state.pause_reason = None
             self.state.dispute = None
+            self.state.resolution = None  # a credit proposed for that dispute goes with it
             self.state.assigned_to = None
             self.state.handed_back_on = self._today()
             await self._audit(f"handed-back:{self.state.approvals_requested}:{len(self.state.notes)}:"
