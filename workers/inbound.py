@@ -277,6 +277,9 @@ class InboundMail:
         if sent is None:
             log.info("inbound message answers no reminder we sent: recorded, nothing done")
             return await record("ignored", "not a delivery report, and not a reply to a reminder we sent")
+        if sent.kind != "reminder":
+            return await record("ignored", f"a reply to a {sent.kind} ({sent.message_id}), not to a reminder: kept, "
+                                           "nothing done")
         client = await self.client()
         try:
             state = await client.get_workflow_handle(sent.workflow_id).query(InvoiceLifecycle.status)
