@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from adapters.ledgers.sandbox import SandboxLedger
+from tests.workers.fake_stack import fake_stack_home
 from workers.bank_cli import NO_PAYER, import_statement
 from workers.batch.payments_in import read_payment_file
 from workers.cli import main
-from workers.settings import StackInfo, write_stack
-from workflows.calendar import LedgerClock
 
 FIXTURES = Path(__file__).resolve().parents[1] / "adapters" / "bank_files" / "fixtures"
 
@@ -133,15 +132,7 @@ def test_a_payments_csv_imports_too_its_refunds_skipped_and_a_line_the_ledger_re
 @pytest.fixture
 def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A data dir whose stack.json points at a sandbox ledger file, as `duecourse dev` writes it."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("DUECOURSE_HOME", str(home))
-    write_stack(StackInfo(
-        pid=1, temporal_address="127.0.0.1:1", ui_url="http://127.0.0.1:1", web_url="http://127.0.0.1:2",
-        smtp_port=1, sandbox_db=str(home / "sandbox.db"), database_url=f"sqlite:///{home / 'store.db'}",
-        sandbox_webhook_secret="s", company_name="Northwind Traders",
-        clock=LedgerClock(epoch_date=date(2025, 3, 1), epoch_instant=datetime(2025, 3, 1, tzinfo=UTC)),
-    ), home)
-    return home
+    return fake_stack_home(tmp_path, monkeypatch)
 
 
 def test_the_command_prints_one_json_object_and_says_so_when_nothing_is_new(

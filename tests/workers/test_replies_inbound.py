@@ -9,6 +9,8 @@ the replies are built as a mail client builds them and handed to the inbound rea
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -41,9 +43,18 @@ def reply_to(reminder: OutgoingMail, body: str, *, threaded: bool = True, to: st
     return message.as_bytes()
 
 
-async def first_reminder(life: Life) -> OutgoingMail:
-    await life.live_until(lambda: len(life.mailer.sent) >= 1, max_days=10)
-    return life.mailer.sent[0]
+@asynccontextmanager
+async def a_reminder_sent(env: WorkflowEnvironment, directory: Path) -> AsyncIterator[tuple[Life, OutgoingMail]]:
+    """A real lifecycle whose first reminder went out; its worker keeps running while the test replies."""
+    life = Life.in_directory(env, directory)
+    try:
+        await life.open_invoice()
+        async with life.worker():
+            await life.start()
+            await life.live_until(lambda: len(life.mailer.sent) >= 1, max_days=10)
+            yield life, life.mailer.sent[0]
+    finally:
+        life.ledger.close()
 
 
 async def reader(life: Life) -> InboundMail:
@@ -53,46 +64,32 @@ async def reader(life: Life) -> InboundMail:
 
 async def test_a_promise_by_reply_pauses_dunning_until_that_day(time_skipping_env: WorkflowEnvironment,
                                                                 tmp_path: Path) -> None:
-    life = Life.in_directory(time_skipping_env, tmp_path)
-    try:
-        await life.open_invoice()
-        async with life.worker():
-            await life.start()
-            reminder = await first_reminder(life)
-            promised = await life.today() + timedelta(days=9)
-            words = f"Thanks for the reminder. We will pay this invoice on {promised.strftime('%d %B %Y')}."
-            (record,) = await (await reader(life)).handle(reply_to(reminder, words))
-            assert (record.kind, record.outcome) == ("reply", "acted"), record.detail
-            assert record.workflow_id == life.wf().id and f"promise to pay by {promised}" in record.detail
-            await life.settle()
-            state = await life.status()
-            assert state.promise_until == promised and state.stage == Stage.PAUSED
-            audit = life.store.list_audit(workflow_id=life.wf().id)
-            assert any(entry.action == "reply read" for entry in audit)
-    finally:
-        life.ledger.close()
+    async with a_reminder_sent(time_skipping_env, tmp_path) as (life, reminder):
+        promised = await life.today() + timedelta(days=9)
+        words = f"Thanks for the reminder. We will pay this invoice on {promised.strftime('%d %B %Y')}."
+        (record,) = await (await reader(life)).handle(reply_to(reminder, words))
+        assert (record.kind, record.outcome) == ("reply", "acted"), record.detail
+        assert record.workflow_id == life.wf().id and f"promise to pay by {promised}" in record.detail
+        await life.settle()
+        state = await life.status()
+        assert state.promise_until == promised and state.stage == Stage.PAUSED
+        audit = life.store.list_audit(workflow_id=life.wf().id)
+        assert any(entry.action == "reply read" for entry in audit)
 
 
 async def test_a_dispute_by_reply_to_the_reply_address_opens_a_dispute(time_skipping_env: WorkflowEnvironment,
                                                                        tmp_path: Path) -> None:
-    life = Life.in_directory(time_skipping_env, tmp_path)
-    try:
-        await life.open_invoice()
-        async with life.worker():
-            await life.start()
-            reminder = await first_reminder(life)
-            local = reminder.message_id.strip("<>").split("@")[0]
-            assert reminder.reply_to == f"reply+{local}@test"
-            # The thread headers are lost (forwarded from another client): the Reply-To address still routes it.
-            raw = reply_to(reminder, "We dispute this invoice: the amount is wrong, we were charged twice.",
-                           threaded=False, to=reminder.reply_to)
-            (record,) = await (await reader(life)).handle(raw)
-            assert record.outcome == "acted", record.detail
-            await life.settle()
-            state = await life.status()
-            assert state.dispute and "customer reply" in state.dispute and state.stage == Stage.PAUSED
-    finally:
-        life.ledger.close()
+    async with a_reminder_sent(time_skipping_env, tmp_path) as (life, reminder):
+        local = reminder.message_id.strip("<>").split("@")[0]
+        assert reminder.reply_to == f"reply+{local}@test"
+        # The thread headers are lost (forwarded from another client): the Reply-To address still routes it.
+        raw = reply_to(reminder, "We dispute this invoice: the amount is wrong, we were charged twice.",
+                       threaded=False, to=reminder.reply_to)
+        (record,) = await (await reader(life)).handle(raw)
+        assert record.outcome == "acted", record.detail
+        await life.settle()
+        state = await life.status()
+        assert state.dispute and "customer reply" in state.dispute and state.stage == Stage.PAUSED
 
 
 async def pending_reply(life: Life, workflow_id: str) -> PendingApproval:
@@ -108,34 +105,27 @@ async def pending_reply(life: Life, workflow_id: str) -> PendingApproval:
 async def test_an_unclear_reply_becomes_a_reply_item_and_the_persons_reading_is_acted_on(
     time_skipping_env: WorkflowEnvironment, tmp_path: Path,
 ) -> None:
-    life = Life.in_directory(time_skipping_env, tmp_path)
-    try:
-        await life.open_invoice()
-        async with life.worker():
-            await life.start()
-            reminder = await first_reminder(life)
-            inbound = await reader(life)
-            raw = reply_to(reminder, "Hi, can you tell me which purchase order this relates to?")
-            (record,) = await inbound.handle(raw)
-            assert record.outcome == "for-review", record.detail
-            (again,) = await inbound.handle(raw)  # delivered twice: still one item
-            assert again.outcome == "duplicate"
-            review_id = reply_review_id(life.wf().id, reply_key(message_from_bytes(raw)["Message-ID"], raw))
-            item = await pending_reply(life, review_id)
-            assert item.kind == "reply" and item.suggestion is not None
-            assert "purchase order" in item.suggestion["text"] and "> " not in item.suggestion["text"]
+    async with a_reminder_sent(time_skipping_env, tmp_path) as (life, reminder):
+        inbound = await reader(life)
+        raw = reply_to(reminder, "Hi, can you tell me which purchase order this relates to?")
+        (record,) = await inbound.handle(raw)
+        assert record.outcome == "for-review", record.detail
+        (again,) = await inbound.handle(raw)  # delivered twice: still one item
+        assert again.outcome == "duplicate"
+        review_id = reply_review_id(life.wf().id, reply_key(message_from_bytes(raw)["Message-ID"], raw))
+        item = await pending_reply(life, review_id)
+        assert item.kind == "reply" and item.suggestion is not None
+        assert "purchase order" in item.suggestion["text"] and "> " not in item.suggestion["text"]
 
-            until = await life.today() + timedelta(days=5)
-            handle = life.env.client.get_workflow_handle_for(ReplyReview.run, review_id)
-            await handle.signal(ReplyReview.operator_decision, Decision(
-                decision=DecisionKind.EDIT, approver=APPROVER, item_id=item.item_id, text="promise soon"))
-            await asyncio.sleep(0.3)  # refused (not a reading): the item still waits
-            assert await handle.query(ReplyReview.pending_approval) == item
-            await handle.signal(ReplyReview.operator_decision, Decision(
-                decision=DecisionKind.EDIT, approver=APPROVER, item_id=item.item_id, text=f"promise {until}"))
-            result = await handle.result()
-            assert result.done == f"promise to pay by {until}" and result.approver == APPROVER
-            await life.settle()
-            assert (await life.status()).promise_until == until
-    finally:
-        life.ledger.close()
+        until = await life.today() + timedelta(days=5)
+        handle = life.env.client.get_workflow_handle_for(ReplyReview.run, review_id)
+        await handle.signal(ReplyReview.operator_decision, Decision(
+            decision=DecisionKind.EDIT, approver=APPROVER, item_id=item.item_id, text="promise soon"))
+        await asyncio.sleep(0.3)  # refused (not a reading): the item still waits
+        assert await handle.query(ReplyReview.pending_approval) == item
+        await handle.signal(ReplyReview.operator_decision, Decision(
+            decision=DecisionKind.EDIT, approver=APPROVER, item_id=item.item_id, text=f"promise {until}"))
+        result = await handle.result()
+        assert result.done == f"promise to pay by {until}" and result.approver == APPROVER
+        await life.settle()
+        assert (await life.status()).promise_until == until

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,23 +11,14 @@ import pytest
 
 from adapters.ledger import EstimateStatus, EventOperation, Money
 from adapters.ledgers.sandbox import SandboxLedger
+from tests.workers.fake_stack import fake_stack_home
 from workers.cli import main
-from workers.settings import StackInfo, write_stack
-from workflows.calendar import LedgerClock
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A data dir whose stack.json points at a sandbox ledger file, as `duecourse dev` writes it."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("DUECOURSE_HOME", str(home))
-    write_stack(StackInfo(
-        pid=1, temporal_address="127.0.0.1:1", ui_url="http://127.0.0.1:1", web_url="http://127.0.0.1:2",
-        smtp_port=1, sandbox_db=str(home / "sandbox.db"), database_url=f"sqlite:///{home / 'store.db'}",
-        sandbox_webhook_secret="s", company_name="Northwind Traders",
-        clock=LedgerClock(epoch_date=date(2025, 3, 1), epoch_instant=datetime(2025, 3, 1, tzinfo=UTC)),
-    ), home)
-    return home
+    return fake_stack_home(tmp_path, monkeypatch)
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
