@@ -27,9 +27,9 @@ def test_bench_lifecycle_prints_its_rates_ratios_and_memory_per_sleeping_lifecyc
              "raw_starts_per_second")
     assert all(figures[rate] > 0 for rate in rates), figures
     assert figures["lifecycle_to_bare_ratio"] == pytest.approx(
-        figures["lifecycles_per_second"] / figures["bare_workflows_per_second"], rel=0.05)
+        figures["lifecycles_per_second"] / figures["bare_workflows_per_second"], rel=0.05, abs=0.01)
     assert figures["intake_to_raw_ratio"] == pytest.approx(
-        figures["webhook_events_per_second"] / figures["raw_starts_per_second"], rel=0.05)
+        figures["webhook_events_per_second"] / figures["raw_starts_per_second"], rel=0.05, abs=0.01)
     assert benchmark_processes() == [], "the benchmark left its Temporal server or worker running"
 
 
